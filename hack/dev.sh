@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds pacific and pacctl into ./bin and runs `pacific dev` (everything in
+# one process on loopback). Extra arguments go to `pacific dev`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bin
+echo "building bin/pacific and bin/pacctl ..." >&2
+go build -o bin/pacific ./cmd/pacific
+go build -o bin/pacctl ./cmd/pacctl
+exec bin/pacific dev --data-dir "${PACIFIC_DATA_DIR:-$PWD/.pacific-dev}" "$@"
