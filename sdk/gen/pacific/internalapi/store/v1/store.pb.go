@@ -233,9 +233,11 @@ func (x *Command) GetMember() *MemberInfo {
 
 // MemberInfo is one replica in the member table.
 type MemberInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ApiAddress    string                 `protobuf:"bytes,2,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ApiAddress string                 `protobuf:"bytes,2,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	// The Raft transport address (AddMember only; not kept in the table).
+	RaftAddress   string `protobuf:"bytes,3,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -280,6 +282,13 @@ func (x *MemberInfo) GetId() string {
 func (x *MemberInfo) GetApiAddress() string {
 	if x != nil {
 		return x.ApiAddress
+	}
+	return ""
+}
+
+func (x *MemberInfo) GetRaftAddress() string {
+	if x != nil {
+		return x.RaftAddress
 	}
 	return ""
 }
@@ -543,6 +552,337 @@ func (x *ReadIndexResponse) GetIndex() uint64 {
 	return 0
 }
 
+// AddMemberRequest names the replica to add (id, raft_address, api_address).
+type AddMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        *MemberInfo            `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberRequest) Reset() {
+	*x = AddMemberRequest{}
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberRequest) ProtoMessage() {}
+
+func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddMemberRequest) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_store_v1_store_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AddMemberRequest) GetMember() *MemberInfo {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+// AddMemberResponse is empty.
+type AddMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberResponse) Reset() {
+	*x = AddMemberResponse{}
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberResponse) ProtoMessage() {}
+
+func (x *AddMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberResponse.ProtoReflect.Descriptor instead.
+func (*AddMemberResponse) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_store_v1_store_proto_rawDescGZIP(), []int{8}
+}
+
+// RemoveMemberRequest names the replica to remove.
+type RemoveMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberRequest) Reset() {
+	*x = RemoveMemberRequest{}
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberRequest) ProtoMessage() {}
+
+func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_store_v1_store_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RemoveMemberRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// RemoveMemberResponse is empty.
+type RemoveMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberResponse) Reset() {
+	*x = RemoveMemberResponse{}
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberResponse) ProtoMessage() {}
+
+func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_store_v1_store_proto_rawDescGZIP(), []int{10}
+}
+
+// SnapshotHeader starts a state-machine snapshot on disk. A snapshot is a
+// sequence of varint-length-delimited messages: one SnapshotHeader, then
+// record_count SnapshotRecord messages ordered by kind, namespace, name.
+type SnapshotHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Format version; 1 is the only one so far.
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The last log index the state machine had applied.
+	Index   uint64        `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Members []*MemberInfo `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	// Per kind, the revision of its last change (deletes included).
+	KindRevisions map[string]int64 `protobuf:"bytes,4,rep,name=kind_revisions,json=kindRevisions,proto3" json:"kind_revisions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	RecordCount   uint64           `protobuf:"varint,5,opt,name=record_count,json=recordCount,proto3" json:"record_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotHeader) Reset() {
+	*x = SnapshotHeader{}
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotHeader) ProtoMessage() {}
+
+func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
+func (*SnapshotHeader) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_store_v1_store_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SnapshotHeader) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SnapshotHeader) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *SnapshotHeader) GetMembers() []*MemberInfo {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *SnapshotHeader) GetKindRevisions() map[string]int64 {
+	if x != nil {
+		return x.KindRevisions
+	}
+	return nil
+}
+
+func (x *SnapshotHeader) GetRecordCount() uint64 {
+	if x != nil {
+		return x.RecordCount
+	}
+	return 0
+}
+
+// SnapshotRecord is one stored object in a snapshot.
+type SnapshotRecord struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Kind           string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Namespace      string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name           string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Value          []byte                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	CreateRevision int64                  `protobuf:"varint,5,opt,name=create_revision,json=createRevision,proto3" json:"create_revision,omitempty"`
+	ModRevision    int64                  `protobuf:"varint,6,opt,name=mod_revision,json=modRevision,proto3" json:"mod_revision,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SnapshotRecord) Reset() {
+	*x = SnapshotRecord{}
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotRecord) ProtoMessage() {}
+
+func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_store_v1_store_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
+func (*SnapshotRecord) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_store_v1_store_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SnapshotRecord) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SnapshotRecord) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *SnapshotRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SnapshotRecord) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetCreateRevision() int64 {
+	if x != nil {
+		return x.CreateRevision
+	}
+	return 0
+}
+
+func (x *SnapshotRecord) GetModRevision() int64 {
+	if x != nil {
+		return x.ModRevision
+	}
+	return 0
+}
+
 var File_pacific_internal_store_v1_store_proto protoreflect.FileDescriptor
 
 const file_pacific_internal_store_v1_store_proto_rawDesc = "" +
@@ -554,12 +894,13 @@ const file_pacific_internal_store_v1_store_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x04 \x01(\fR\x05value\x12.\n" +
 	"\x13expect_mod_revision\x18\x05 \x01(\x03R\x11expectModRevision\x12=\n" +
-	"\x06member\x18\x06 \x01(\v2%.pacific.internal.store.v1.MemberInfoR\x06member\"=\n" +
+	"\x06member\x18\x06 \x01(\v2%.pacific.internal.store.v1.MemberInfoR\x06member\"`\n" +
 	"\n" +
 	"MemberInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vapi_address\x18\x02 \x01(\tR\n" +
-	"apiAddress\"\xdb\x01\n" +
+	"apiAddress\x12!\n" +
+	"\fraft_address\x18\x03 \x01(\tR\vraftAddress\"\xdb\x01\n" +
 	"\x06Result\x129\n" +
 	"\x04code\x18\x01 \x01(\x0e2%.pacific.internal.store.v1.ResultCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
@@ -573,7 +914,29 @@ const file_pacific_internal_store_v1_store_proto_rawDesc = "" +
 	"\x06result\x18\x01 \x01(\v2!.pacific.internal.store.v1.ResultR\x06result\"\x12\n" +
 	"\x10ReadIndexRequest\")\n" +
 	"\x11ReadIndexResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index*\xb3\x01\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"Q\n" +
+	"\x10AddMemberRequest\x12=\n" +
+	"\x06member\x18\x01 \x01(\v2%.pacific.internal.store.v1.MemberInfoR\x06member\"\x13\n" +
+	"\x11AddMemberResponse\"%\n" +
+	"\x13RemoveMemberRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x16\n" +
+	"\x14RemoveMemberResponse\"\xcb\x02\n" +
+	"\x0eSnapshotHeader\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\x12?\n" +
+	"\amembers\x18\x03 \x03(\v2%.pacific.internal.store.v1.MemberInfoR\amembers\x12c\n" +
+	"\x0ekind_revisions\x18\x04 \x03(\v2<.pacific.internal.store.v1.SnapshotHeader.KindRevisionsEntryR\rkindRevisions\x12!\n" +
+	"\frecord_count\x18\x05 \x01(\x04R\vrecordCount\x1a@\n" +
+	"\x12KindRevisionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xb8\x01\n" +
+	"\x0eSnapshotRecord\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x04 \x01(\fR\x05value\x12'\n" +
+	"\x0fcreate_revision\x18\x05 \x01(\x03R\x0ecreateRevision\x12!\n" +
+	"\fmod_revision\x18\x06 \x01(\x03R\vmodRevision*\xb3\x01\n" +
 	"\vCommandType\x12\x1c\n" +
 	"\x18COMMAND_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13COMMAND_TYPE_CREATE\x10\x01\x12\x17\n" +
@@ -588,10 +951,12 @@ const file_pacific_internal_store_v1_store_proto_rawDesc = "" +
 	"\x15RESULT_CODE_NOT_FOUND\x10\x02\x12\x1e\n" +
 	"\x1aRESULT_CODE_ALREADY_EXISTS\x10\x03\x12\x18\n" +
 	"\x14RESULT_CODE_CONFLICT\x10\x04\x12\x17\n" +
-	"\x13RESULT_CODE_INVALID\x10\x052\xd2\x01\n" +
+	"\x13RESULT_CODE_INVALID\x10\x052\xab\x03\n" +
 	"\fStoreService\x12Z\n" +
 	"\x05Apply\x12'.pacific.internal.store.v1.ApplyRequest\x1a(.pacific.internal.store.v1.ApplyResponse\x12f\n" +
-	"\tReadIndex\x12+.pacific.internal.store.v1.ReadIndexRequest\x1a,.pacific.internal.store.v1.ReadIndexResponseBJZHgithub.com/openpacific/pacific/sdk/gen/pacific/internal/store/v1;storev1b\x06proto3"
+	"\tReadIndex\x12+.pacific.internal.store.v1.ReadIndexRequest\x1a,.pacific.internal.store.v1.ReadIndexResponse\x12f\n" +
+	"\tAddMember\x12+.pacific.internal.store.v1.AddMemberRequest\x1a,.pacific.internal.store.v1.AddMemberResponse\x12o\n" +
+	"\fRemoveMember\x12..pacific.internal.store.v1.RemoveMemberRequest\x1a/.pacific.internal.store.v1.RemoveMemberResponseBMZKgithub.com/openpacific/pacific/sdk/gen/pacific/internalapi/store/v1;storev1b\x06proto3"
 
 var (
 	file_pacific_internal_store_v1_store_proto_rawDescOnce sync.Once
@@ -606,31 +971,45 @@ func file_pacific_internal_store_v1_store_proto_rawDescGZIP() []byte {
 }
 
 var file_pacific_internal_store_v1_store_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_pacific_internal_store_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_pacific_internal_store_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_pacific_internal_store_v1_store_proto_goTypes = []any{
-	(CommandType)(0),          // 0: pacific.internal.store.v1.CommandType
-	(ResultCode)(0),           // 1: pacific.internal.store.v1.ResultCode
-	(*Command)(nil),           // 2: pacific.internal.store.v1.Command
-	(*MemberInfo)(nil),        // 3: pacific.internal.store.v1.MemberInfo
-	(*Result)(nil),            // 4: pacific.internal.store.v1.Result
-	(*ApplyRequest)(nil),      // 5: pacific.internal.store.v1.ApplyRequest
-	(*ApplyResponse)(nil),     // 6: pacific.internal.store.v1.ApplyResponse
-	(*ReadIndexRequest)(nil),  // 7: pacific.internal.store.v1.ReadIndexRequest
-	(*ReadIndexResponse)(nil), // 8: pacific.internal.store.v1.ReadIndexResponse
+	(CommandType)(0),             // 0: pacific.internal.store.v1.CommandType
+	(ResultCode)(0),              // 1: pacific.internal.store.v1.ResultCode
+	(*Command)(nil),              // 2: pacific.internal.store.v1.Command
+	(*MemberInfo)(nil),           // 3: pacific.internal.store.v1.MemberInfo
+	(*Result)(nil),               // 4: pacific.internal.store.v1.Result
+	(*ApplyRequest)(nil),         // 5: pacific.internal.store.v1.ApplyRequest
+	(*ApplyResponse)(nil),        // 6: pacific.internal.store.v1.ApplyResponse
+	(*ReadIndexRequest)(nil),     // 7: pacific.internal.store.v1.ReadIndexRequest
+	(*ReadIndexResponse)(nil),    // 8: pacific.internal.store.v1.ReadIndexResponse
+	(*AddMemberRequest)(nil),     // 9: pacific.internal.store.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),    // 10: pacific.internal.store.v1.AddMemberResponse
+	(*RemoveMemberRequest)(nil),  // 11: pacific.internal.store.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil), // 12: pacific.internal.store.v1.RemoveMemberResponse
+	(*SnapshotHeader)(nil),       // 13: pacific.internal.store.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 14: pacific.internal.store.v1.SnapshotRecord
+	nil,                          // 15: pacific.internal.store.v1.SnapshotHeader.KindRevisionsEntry
 }
 var file_pacific_internal_store_v1_store_proto_depIdxs = []int32{
-	3, // 0: pacific.internal.store.v1.Command.member:type_name -> pacific.internal.store.v1.MemberInfo
-	1, // 1: pacific.internal.store.v1.Result.code:type_name -> pacific.internal.store.v1.ResultCode
-	4, // 2: pacific.internal.store.v1.ApplyResponse.result:type_name -> pacific.internal.store.v1.Result
-	5, // 3: pacific.internal.store.v1.StoreService.Apply:input_type -> pacific.internal.store.v1.ApplyRequest
-	7, // 4: pacific.internal.store.v1.StoreService.ReadIndex:input_type -> pacific.internal.store.v1.ReadIndexRequest
-	6, // 5: pacific.internal.store.v1.StoreService.Apply:output_type -> pacific.internal.store.v1.ApplyResponse
-	8, // 6: pacific.internal.store.v1.StoreService.ReadIndex:output_type -> pacific.internal.store.v1.ReadIndexResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	3,  // 0: pacific.internal.store.v1.Command.member:type_name -> pacific.internal.store.v1.MemberInfo
+	1,  // 1: pacific.internal.store.v1.Result.code:type_name -> pacific.internal.store.v1.ResultCode
+	4,  // 2: pacific.internal.store.v1.ApplyResponse.result:type_name -> pacific.internal.store.v1.Result
+	3,  // 3: pacific.internal.store.v1.AddMemberRequest.member:type_name -> pacific.internal.store.v1.MemberInfo
+	3,  // 4: pacific.internal.store.v1.SnapshotHeader.members:type_name -> pacific.internal.store.v1.MemberInfo
+	15, // 5: pacific.internal.store.v1.SnapshotHeader.kind_revisions:type_name -> pacific.internal.store.v1.SnapshotHeader.KindRevisionsEntry
+	5,  // 6: pacific.internal.store.v1.StoreService.Apply:input_type -> pacific.internal.store.v1.ApplyRequest
+	7,  // 7: pacific.internal.store.v1.StoreService.ReadIndex:input_type -> pacific.internal.store.v1.ReadIndexRequest
+	9,  // 8: pacific.internal.store.v1.StoreService.AddMember:input_type -> pacific.internal.store.v1.AddMemberRequest
+	11, // 9: pacific.internal.store.v1.StoreService.RemoveMember:input_type -> pacific.internal.store.v1.RemoveMemberRequest
+	6,  // 10: pacific.internal.store.v1.StoreService.Apply:output_type -> pacific.internal.store.v1.ApplyResponse
+	8,  // 11: pacific.internal.store.v1.StoreService.ReadIndex:output_type -> pacific.internal.store.v1.ReadIndexResponse
+	10, // 12: pacific.internal.store.v1.StoreService.AddMember:output_type -> pacific.internal.store.v1.AddMemberResponse
+	12, // 13: pacific.internal.store.v1.StoreService.RemoveMember:output_type -> pacific.internal.store.v1.RemoveMemberResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_pacific_internal_store_v1_store_proto_init() }
@@ -644,7 +1023,7 @@ func file_pacific_internal_store_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pacific_internal_store_v1_store_proto_rawDesc), len(file_pacific_internal_store_v1_store_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

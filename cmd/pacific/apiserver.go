@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openpacific/pacific/services/apiserver"
+	"github.com/openpacific/pacific/services/apiserver/store"
+)
+
+func newAPIServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
+	var (
+		cfg   apiserver.Config
+		peers []string
+	)
+	cmd := &cobra.Command{
+		Use:   "apiserver",
+		Short: "Run one API server replica",
+		Long: `Run one API server replica.
+
+A new 3-replica cluster: start each replica with the same --peer list and
+--bootstrap; a replica that joins an existing cluster starts without
+--bootstrap and is added with 'pacctl admin members add'.`,
+		Example: `  pacific apiserver --id a --data-dir /var/lib/pacific/a --listen 10.0.0.1:7443 \
+    --raft-addr 10.0.0.1:7444 --bootstrap \
+    --peer a=10.0.0.1:7444@10.0.0.1:7443 --peer b=10.0.0.2:7444@10.0.0.2:7443 --peer c=10.0.0.3:7444@10.0.0.3:7443`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := g.logger(stderr)
+			if err != nil {
+				return err
+			}
+			for _, p := range peers {
+				peer, err := parsePeer(p)
+				if err != nil {
+					return err
+				}
+				cfg.Peers = append(cfg.Peers, peer)
+			}
+			if cfg.DataDir == "" {
+				return fmt.Errorf("--data-dir is required")
+			}
+			ctx, stop := signalContext(cmd.Context(), logger)
+			defer stop()
+			cfg.Logger = logger
+			srv, err := apiserver.New(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			return srv.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.ID, "id", "apiserver-0", "stable replica ID")
+	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the Raft log, snapshots and state (required)")
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:7443", "gRPC address for clients and other replicas")
+	f.StringVar(&cfg.RaftAddr, "raft-addr", "127.0.0.1:7444", "Raft transport address (keep it stable)")
+	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap a new cluster from --peer (or this replica alone) if the data dir is empty")
+	f.StringArrayVar(&peers, "peer", nil, "initial member ID=RAFT_ADDR@API_ADDR (repeatable)")
+	f.StringVar(&cfg.NATSURL, "nats", "", "NATS URL for the change feed (empty: no feed)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "graceful drain limit (default 10s)")
+	return cmd
+}
+
+// parsePeer parses ID=RAFT_ADDR@API_ADDR.
+func parsePeer(s string) (store.Peer, error) {
+	id, addrs, ok := strings.Cut(s, "=")
+	raft, api, ok2 := strings.Cut(addrs, "@")
+	if !ok || !ok2 || id == "" || raft == "" || api == "" {
+		return store.Peer{}, fmt.Errorf("--peer %q: want ID=RAFT_ADDR@API_ADDR", s)
+	}
+	return store.Peer{ID: id, RaftAddr: raft, APIAddr: api}, nil
+}

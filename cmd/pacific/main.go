@@ -1,0 +1,12 @@
+// Command pacific is the one server binary: `pacific apiserver` runs one API
+// server replica, `pacific dev` runs everything in one process.
+package main
+
+import (
+	"context"
+	"os"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:]))
+}

@@ -1,0 +1,132 @@
+package resource
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+
+	"github.com/openpacific/pacific/internal/apierr"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/sdk/labels"
+	"github.com/openpacific/pacific/services/apiserver/registry"
+	"github.com/openpacific/pacific/services/apiserver/store"
+)
+
+// Page sizes for List.
+const (
+	defaultListLimit = 500
+	maxListLimit     = 1000
+)
+
+// List implements ResourceService. Pages are consistent: every page of one
+// listing reads the snapshot at the first page's revision.
+func (s *Service) List(ctx context.Context, req *corev1.ListRequest) (*corev1.ListResponse, error) {
+	k, err := s.kindFor(req.GetApiVersion(), req.GetKind())
+	if err != nil {
+		return nil, err
+	}
+	var fe apierr.FieldErrors
+	fe = append(fe, validateNamespaceScope(k, req.GetNamespace(), false)...)
+	limit := int(req.GetLimit())
+	switch {
+	case limit == 0:
+		limit = defaultListLimit
+	case limit < 0 || limit > maxListLimit:
+		fe.Add("limit", "%d is out of range: must be between 1 and %d", limit, maxListLimit)
+	}
+	sel, err := labels.Parse(req.GetLabelSelector())
+	if err != nil {
+		fe.Add("labelSelector", "%v", err)
+	}
+	query := queryHash(k, req.GetNamespace(), req.GetLabelSelector())
+	var tok continueToken
+	if req.GetContinue() != "" {
+		if tok, err = decodeContinue(req.GetContinue(), query); err != nil {
+			fe.Add("continue", "%v", err)
+		}
+	}
+	if err := fe.Err("list request"); err != nil {
+		return nil, err
+	}
+
+	prefix := store.Prefix{Kind: k.GroupKind(), Namespace: req.GetNamespace()}
+	resp := &corev1.ListResponse{}
+	rev, after := tok.Revision, tok.After
+	for {
+		page, err := s.store.List(ctx, prefix, store.ListOptions{Stale: req.GetStale(), Limit: limit, After: after, Revision: rev})
+		if err != nil {
+			return nil, storeErr(err, k, "")
+		}
+		rev = page.Revision
+		for i, rec := range page.Records {
+			after = recordKey(rec.Key)
+			obj, err := s.decodeRecord(k, rec)
+			if err != nil {
+				return nil, err
+			}
+			if !sel.Matches(obj.GetMetadata().GetLabels()) {
+				continue
+			}
+			a, err := toAny(obj)
+			if err != nil {
+				return nil, err
+			}
+			resp.Items = append(resp.Items, a)
+			if len(resp.Items) == limit {
+				if i < len(page.Records)-1 || page.More {
+					resp.Continue = encodeContinue(continueToken{Revision: rev, After: after, Query: query})
+				}
+				resp.ResourceVersion = rev
+				return resp, nil
+			}
+		}
+		if !page.More {
+			resp.ResourceVersion = rev
+			return resp, nil
+		}
+	}
+}
+
+// recordKey is the store's sort key, used to continue after a record.
+func recordKey(k store.Key) string { return k.Namespace + "/" + k.Name }
+
+// continueToken is opaque to clients. Query binds it to the listing it came
+// from, so it cannot be replayed against another kind or selector.
+type continueToken struct {
+	Revision int64  `json:"r"`
+	After    string `json:"a"`
+	Query    uint64 `json:"q"`
+}
+
+func encodeContinue(t continueToken) string {
+	b, _ := json.Marshal(t) // a struct of strings and ints always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeContinue(s string, query uint64) (continueToken, error) {
+	var t continueToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &t) != nil || t.Revision <= 0 {
+		return continueToken{}, errMalformedToken
+	}
+	if t.Query != query {
+		return continueToken{}, errTokenMismatch
+	}
+	return t, nil
+}
+
+type tokenError string
+
+func (e tokenError) Error() string { return string(e) }
+
+const (
+	errMalformedToken tokenError = "malformed continue token"
+	errTokenMismatch  tokenError = "continue token belongs to a different kind, namespace or selector"
+)
+
+func queryHash(k *registry.Kind, namespace, selector string) uint64 {
+	h := sha256.Sum256([]byte(k.GroupKind() + "\x00" + namespace + "\x00" + selector))
+	return binary.BigEndian.Uint64(h[:8])
+}

@@ -1,0 +1,196 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/openpacific/pacific/internal/grpcserver"
+	adminv1 "github.com/openpacific/pacific/sdk/gen/pacific/admin/v1"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	storev1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/store/v1"
+	"github.com/openpacific/pacific/services/apiserver/admin"
+	"github.com/openpacific/pacific/services/apiserver/feed"
+	"github.com/openpacific/pacific/services/apiserver/kinds"
+	"github.com/openpacific/pacific/services/apiserver/resource"
+	"github.com/openpacific/pacific/services/apiserver/store"
+)
+
+// Config configures one replica.
+type Config struct {
+	// ID is the replica's stable Raft identity (default "apiserver-0").
+	ID      string
+	DataDir string
+	// Listen is the gRPC address for clients and other replicas.
+	Listen string
+	// RaftAddr is the Raft transport address (default 127.0.0.1:0). Keep it
+	// stable across restarts of a multi-replica cluster.
+	RaftAddr  string
+	Bootstrap bool
+	Peers     []store.Peer
+	// NATSURL enables the change feed to JetStream when set.
+	NATSURL string
+	// NATSOptions are extra connection options (credentials, TLS).
+	NATSOptions []nats.Option
+	Logger      *slog.Logger
+	// ShutdownTimeout bounds the graceful drain (default 10s).
+	ShutdownTimeout time.Duration
+	// MaxObjectBytes caps one stored object (0: 1.5 MiB).
+	MaxObjectBytes int
+	// Store tuning, mostly for tests.
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+	EventWindow       int
+	HeartbeatTimeout  time.Duration
+}
+
+// Server is one running replica.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+	lis    net.Listener
+	grpc   *grpcserver.Server
+	store  *store.Store
+	feed   *feed.Publisher
+	nc     *nats.Conn
+	once   sync.Once
+}
+
+// New opens the store and binds the listener; Run serves.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("apiserver: data dir is required")
+	}
+	if cfg.ID == "" {
+		cfg.ID = "apiserver-0"
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.RaftAddr == "" {
+		cfg.RaftAddr = "127.0.0.1:0"
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("component", "apiserver", "replica", cfg.ID)
+	reg, err := kinds.NewRegistry()
+	if err != nil {
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: listen on %s: %w", cfg.Listen, err)
+	}
+	st, err := store.Open(ctx, store.Config{
+		ID:                cfg.ID,
+		DataDir:           filepath.Join(cfg.DataDir, "store"),
+		RaftAddr:          cfg.RaftAddr,
+		APIAddr:           lis.Addr().String(),
+		Bootstrap:         cfg.Bootstrap,
+		Peers:             cfg.Peers,
+		SnapshotThreshold: cfg.SnapshotThreshold,
+		TrailingLogs:      cfg.TrailingLogs,
+		EventWindow:       cfg.EventWindow,
+		HeartbeatTimeout:  cfg.HeartbeatTimeout,
+		Logger:            logger,
+	})
+	if err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("apiserver: open store: %w", err)
+	}
+	s := &Server{cfg: cfg, logger: logger, lis: lis, store: st}
+	s.grpc = grpcserver.New(grpcserver.Config{Logger: logger})
+	res := resource.New(resource.Config{Registry: reg, Store: st, Logger: logger, MaxObjectBytes: cfg.MaxObjectBytes})
+	corev1.RegisterResourceServiceServer(s.grpc, res)
+	corev1.RegisterDiscoveryServiceServer(s.grpc, res)
+	adminv1.RegisterAdminServiceServer(s.grpc, admin.New(st))
+	storev1.RegisterStoreServiceServer(s.grpc, st.InternalServer())
+
+	if cfg.NATSURL != "" {
+		nc, err := nats.Connect(cfg.NATSURL, append([]nats.Option{nats.Name("pacific-apiserver-" + cfg.ID), nats.MaxReconnects(-1)}, cfg.NATSOptions...)...)
+		if err != nil {
+			s.closeStore()
+			lis.Close()
+			return nil, fmt.Errorf("apiserver: connect to NATS at %s: %w", cfg.NATSURL, err)
+		}
+		s.nc = nc
+		s.feed, err = feed.New(feed.Config{NATS: nc, Source: st, Encode: res.EncodeEvent, Logger: logger})
+		if err != nil {
+			nc.Close()
+			s.closeStore()
+			lis.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Addr is the gRPC address clients dial.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// Store exposes the replica's store (tests, benchmarks, admin tools).
+func (s *Server) Store() *store.Store { return s.store }
+
+// Run serves until ctx ends, then drains within the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(s.lis) }()
+	var wg sync.WaitGroup
+	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+	if s.feed != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.feed.Run(feedCtx); err != nil && !errors.Is(err, context.Canceled) {
+				s.logger.Error("change feed stopped", "err", err)
+			}
+		}()
+	}
+	s.logger.Info("serving", "addr", s.Addr(), "raft", s.store.RaftAddr())
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.grpc.Stop(stopCtx)
+	stopFeed()
+	wg.Wait()
+	s.Close()
+	if serveErr != nil {
+		return fmt.Errorf("apiserver: serve: %w", serveErr)
+	}
+	return nil
+}
+
+// Close releases the store, NATS and the listener. Run calls it; call it
+// directly only for a server that was never run (or to simulate a crash).
+func (s *Server) Close() {
+	s.once.Do(func() {
+		s.grpc.Server.Stop()
+		if s.nc != nil {
+			s.nc.Close()
+		}
+		s.closeStore()
+		s.lis.Close()
+	})
+}
+
+func (s *Server) closeStore() {
+	if err := s.store.Close(); err != nil {
+		s.logger.Warn("closing store", "err", err)
+	}
+}
