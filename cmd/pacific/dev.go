@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openpacific/pacific/internal/natsembed"
+	"github.com/openpacific/pacific/sdk/client"
+	"github.com/openpacific/pacific/services/apiserver"
+	"github.com/openpacific/pacific/services/controllers"
+)
+
+type devOptions struct {
+	dataDir string
+	listen  string
+}
+
+func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
+	o := &devOptions{}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run every Pacific service in one process on loopback",
+		Long: `Run every Pacific service in one process on loopback: an embedded NATS
+server, one API server replica and the controllers. Data survives restarts in
+--data-dir, where a ready-to-use pacctl config is written (pacctl.yaml).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := g.logger(stderr)
+			if err != nil {
+				return err
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context(), logger)
+			defer stop()
+			return runDev(ctx, o, logger, stdout)
+		},
+	}
+	home, _ := os.UserHomeDir()
+	cmd.Flags().StringVar(&o.dataDir, "data-dir", filepath.Join(home, ".pacific", "dev"), "directory for all state; reuse it to keep your objects")
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7443", "loopback address for the API")
+	return cmd
+}
+
+func (o *devOptions) validate() error {
+	host, _, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want HOST:PORT: %w", o.listen, err)
+	}
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--listen %q: dev mode serves loopback only (127.0.0.0/8 or ::1)", o.listen)
+	}
+	if o.dataDir == "" {
+		return errors.New("--data-dir is required")
+	}
+	return nil
+}
+
+// devState is what dev mode must remember between runs besides the data.
+type devState struct {
+	RaftAddr string `json:"raftAddr"`
+}
+
+func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.Writer) error {
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
+	}
+	state, err := loadDevState(o.dataDir)
+	if err != nil {
+		return err
+	}
+	natsSrv, err := natsembed.Start(ctx, natsembed.Config{Host: "127.0.0.1", StoreDir: filepath.Join(o.dataDir, "nats"), Logger: logger.With("component", "nats")})
+	if err != nil {
+		return fmt.Errorf("start embedded NATS: %w", err)
+	}
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := natsSrv.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("NATS shutdown", "err", err)
+		}
+	}()
+	api, err := apiserver.New(ctx, apiserver.Config{
+		ID:        "dev",
+		DataDir:   filepath.Join(o.dataDir, "apiserver"),
+		Listen:    o.listen,
+		RaftAddr:  state.RaftAddr,
+		Bootstrap: true,
+		NATSURL:   natsSrv.ClientURL(),
+		Logger:    logger,
+	})
+	if err != nil {
+		return fmt.Errorf("start API server (--listen %s): %w", o.listen, err)
+	}
+	if err := api.Store().WaitLeader(ctx); err != nil {
+		api.Close()
+		return fmt.Errorf("API server store: %w", err)
+	}
+	configPath := filepath.Join(o.dataDir, "pacctl.yaml")
+	cfg := &client.Config{CurrentContext: "dev", Contexts: []client.Context{{Name: "dev", Server: api.Addr()}}}
+	if err := cfg.Save(configPath); err != nil {
+		api.Close()
+		return fmt.Errorf("write %s: %w", configPath, err)
+	}
+	c, err := client.New(client.Options{Servers: []string{api.Addr()}})
+	if err != nil {
+		api.Close()
+		return err
+	}
+	defer c.Close()
+	ctrl := controllers.New(controllers.Config{Resources: c.Resources(), Discovery: c.Discovery(), Logger: logger})
+
+	fmt.Fprintf(stdout, `Pacific dev is running.
+  API:        %s
+  NATS:       %s
+  Data:       %s
+  Client config: %s
+
+Try:
+  export PACCTL_CONFIG=%s
+  pacctl apply -f examples/namespace.yaml
+  pacctl get namespaces -w
+
+Press Ctrl-C to stop (twice to stop at once).
+`, api.Addr(), natsSrv.ClientURL(), o.dataDir, configPath, configPath)
+
+	var wg sync.WaitGroup
+	ctrlCtx, stopCtrl := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = ctrl.Run(ctrlCtx)
+	}()
+	err = api.Run(ctx)
+	stopCtrl()
+	wg.Wait()
+	return err
+}
+
+// loadDevState reads DATA/dev.json, choosing and saving a Raft port on
+// first use: Raft remembers its own address, so it must stay the same.
+func loadDevState(dir string) (devState, error) {
+	path := filepath.Join(dir, "dev.json")
+	var st devState
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &st); err != nil || st.RaftAddr == "" {
+			return st, fmt.Errorf("%s: corrupt (want {\"raftAddr\": \"127.0.0.1:PORT\"}); remove the data dir to start over", path)
+		}
+		return st, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return st, fmt.Errorf("read %s: %w", path, err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return st, fmt.Errorf("pick a Raft port: %w", err)
+	}
+	st.RaftAddr = l.Addr().String()
+	l.Close()
+	b, _ = json.Marshal(st)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return st, fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return st, fmt.Errorf("write %s: %w", path, err)
+	}
+	return st, nil
+}
