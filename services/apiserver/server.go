@@ -84,6 +84,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	storeLogger := logger.With("component", "store")
 	logger = logger.With("component", "apiserver", "replica", cfg.ID)
 	reg, err := kinds.NewRegistry()
 	if err != nil {
@@ -104,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		TrailingLogs:      cfg.TrailingLogs,
 		EventWindow:       cfg.EventWindow,
 		HeartbeatTimeout:  cfg.HeartbeatTimeout,
-		Logger:            logger,
+		Logger:            storeLogger,
 	})
 	if err != nil {
 		lis.Close()

@@ -29,6 +29,14 @@ func storeErr(err error, k *registry.Kind, name string) error {
 		return apierr.New(codes.ResourceExhausted, "watch of %s fell too far behind and was closed; list again and watch from the list's resourceVersion", k.Plural)
 	case errors.Is(err, store.ErrNoLeader):
 		return apierr.Unavailable(err, "the store has no leader; retry")
+	case errors.Is(err, store.ErrClosed):
+		return apierr.Unavailable(err, "this API server replica is shutting down; retry")
+	case errors.Is(err, store.ErrIndeterminate):
+		// Not Unavailable: clients retry that blindly, and this write may
+		// have been applied.
+		e := apierr.New(codes.DeadlineExceeded, "the write to %s %q may or may not have been applied (leader changed); read it and retry", k.Plural, name)
+		e.Cause = err
+		return e
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}

@@ -61,7 +61,7 @@ func (s *Service) List(ctx context.Context, req *corev1.ListRequest) (*corev1.Li
 		}
 		rev = page.Revision
 		for i, rec := range page.Records {
-			after = recordKey(rec.Key)
+			after = store.AfterKey(rec.Key)
 			obj, err := s.decodeRecord(k, rec)
 			if err != nil {
 				return nil, err
@@ -88,9 +88,6 @@ func (s *Service) List(ctx context.Context, req *corev1.ListRequest) (*corev1.Li
 		}
 	}
 }
-
-// recordKey is the store's sort key, used to continue after a record.
-func recordKey(k store.Key) string { return k.Namespace + "/" + k.Name }
 
 // continueToken is opaque to clients. Query binds it to the listing it came
 // from, so it cannot be replayed against another kind or selector.

@@ -91,7 +91,7 @@ func (s *Service) sendInitialState(ctx context.Context, k *registry.Kind, prefix
 		}
 		rev = page.Revision
 		for _, rec := range page.Records {
-			after = recordKey(rec.Key)
+			after = store.AfterKey(rec.Key)
 			obj, err := s.decodeRecord(k, rec)
 			if err != nil {
 				return 0, err

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// toFields returns an object in its JSON form (protojson names, as in
+// manifests), which printer column paths and describe read.
+func toFields(obj proto.Message) (map[string]any, error) {
+	data, err := protojson.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", obj.ProtoReflect().Descriptor().FullName(), err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", obj.ProtoReflect().Descriptor().FullName(), err)
+	}
+	return m, nil
+}
+
+// lookup follows a printer column path such as .status.phase or
+// .spec.containers[0].image.
+func lookup(v any, path string) (any, bool) {
+	for _, seg := range strings.Split(strings.TrimPrefix(path, "."), ".") {
+		if seg == "" {
+			continue
+		}
+		name, rest, _ := strings.Cut(seg, "[")
+		if name != "" {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[name]; !ok {
+				return nil, false
+			}
+		}
+		for rest != "" {
+			idx, after, ok := strings.Cut(rest, "]")
+			if !ok {
+				return nil, false
+			}
+			i, err := strconv.Atoi(idx)
+			list, isList := v.([]any)
+			if err != nil || !isList || i < 0 || i >= len(list) {
+				return nil, false
+			}
+			v = list[i]
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return v, true
+}
+
+// cell formats a column value of the given type ("string", "integer",
+// "date" shown as an age, "boolean").
+func cell(v any, found bool, typ string, now time.Time) string {
+	if !found || v == nil {
+		return "<none>"
+	}
+	if typ == "date" {
+		if s, ok := v.(string); ok {
+			return age(now, s)
+		}
+	}
+	return scalar(v)
+}
+
+// scalar formats a JSON value for one table cell or describe line.
+func scalar(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			switch e.(type) {
+			case map[string]any, []any:
+				return compactJSON(v)
+			}
+			parts[i] = scalar(e)
+		}
+		return strings.Join(parts, ",")
+	case nil:
+		return "<none>"
+	}
+	return compactJSON(v)
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
