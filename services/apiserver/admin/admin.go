@@ -2,6 +2,9 @@ package admin
 
 import (
 	"context"
+	"slices"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/openpacific/pacific/internal/apierr"
 	adminv1 "github.com/openpacific/pacific/sdk/gen/pacific/admin/v1"
@@ -63,6 +66,13 @@ func (s *Service) AddMember(ctx context.Context, req *adminv1.AddMemberRequest) 
 func (s *Service) RemoveMember(ctx context.Context, req *adminv1.RemoveMemberRequest) (*adminv1.RemoveMemberResponse, error) {
 	if req.GetId() == "" {
 		return nil, apierr.Invalid("id", "required")
+	}
+	current, err := s.store.Members(ctx)
+	if err != nil {
+		return nil, membershipErr(err)
+	}
+	if !slices.ContainsFunc(current, func(m store.Member) bool { return m.ID == req.GetId() }) {
+		return nil, apierr.New(codes.NotFound, "no member with id %q", req.GetId())
 	}
 	if err := s.store.RemoveMember(ctx, req.GetId()); err != nil {
 		return nil, membershipErr(err)

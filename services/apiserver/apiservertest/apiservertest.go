@@ -75,7 +75,7 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 			Peers:            peers,
 			NATSURL:          opts.NATSURL,
 			Logger:           logger,
-			HeartbeatTimeout: 300 * time.Millisecond,
+			HeartbeatTimeout: time.Second, // generous: CI machines are small and busy
 			ShutdownTimeout:  5 * time.Second,
 		}
 		if n == 1 {

@@ -1,6 +1,8 @@
 package kinds
 
 import (
+	"slices"
+
 	"github.com/openpacific/pacific/internal/apierr"
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -17,13 +19,15 @@ func namespaceKind() *registry.Kind {
 		NameIsLabel: true,
 		New:         func() apis.Object { return &corev1.Namespace{} },
 		Default: func(obj apis.Object) {
+			if ns := obj.(*corev1.Namespace); ns.Spec == nil {
+				ns.Spec = &corev1.NamespaceSpec{}
+			}
+		},
+		PrepareForCreate: func(obj apis.Object) {
 			ns := obj.(*corev1.Namespace)
 			md := ns.GetMetadata()
-			if !contains(md.GetFinalizers(), apis.NamespaceFinalizer) {
+			if !slices.Contains(md.GetFinalizers(), apis.NamespaceFinalizer) {
 				md.Finalizers = append(md.Finalizers, apis.NamespaceFinalizer)
-			}
-			if ns.Spec == nil {
-				ns.Spec = &corev1.NamespaceSpec{}
 			}
 			ns.Status = &corev1.NamespaceStatus{Phase: apis.NamespaceActive}
 		},
@@ -53,13 +57,4 @@ func namespaceKind() *registry.Kind {
 			wideColumn("Description", ".spec.description", "string"),
 		},
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -38,8 +38,11 @@ type Kind struct {
 	// NameIsLabel requires names to be DNS-1123 labels (≤63) instead of
 	// subdomains (≤253), for kinds whose names become DNS labels or NATS tokens.
 	NameIsLabel bool
-	// Default fills unset fields; it runs before validation.
+	// Default fills unset fields on create and update, before validation.
 	Default func(obj apis.Object)
+	// PrepareForCreate sets server-owned initial state (finalizers, status)
+	// on create only.
+	PrepareForCreate func(obj apis.Object)
 	// Validate checks the kind-specific fields (metadata is validated
 	// generically) and returns every problem with its field path.
 	Validate func(obj apis.Object) apierr.FieldErrors

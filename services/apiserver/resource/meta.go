@@ -28,6 +28,9 @@ func (s *Service) prepareForCreate(k *registry.Kind, obj apis.Object) {
 	md.CreationTimestamp = timestamppb.New(s.now().UTC())
 	md.DeletionTimestamp = nil
 	clearField(obj.ProtoReflect(), "status")
+	if k.PrepareForCreate != nil {
+		k.PrepareForCreate(obj)
+	}
 	if k.Default != nil {
 		k.Default(obj)
 	}

@@ -102,6 +102,9 @@ func (s *Service) nextVersion(ctx context.Context, k *registry.Kind, current, re
 	}
 	fe := validateImmutableMeta(current.GetMetadata(), req.GetMetadata())
 	next := mergeForUpdate(current, req)
+	if k.Default != nil {
+		k.Default(next)
+	}
 	if specChanged(current, next) {
 		next.GetMetadata().Generation++
 	}

@@ -185,3 +185,23 @@ func TestWindowCompaction(t *testing.T) {
 		t.Fatalf("watch on closed window: %v", err)
 	}
 }
+
+// A watch from a revision the replica has not applied yet (its client saw it
+// on another replica, or before a restart) must not get older changes that
+// the replica applies while catching up.
+func TestWatchFromAheadSkipsChangesBeingReplayed(t *testing.T) {
+	win := newWindow(16, 16)
+	w, err := win.watch(context.Background(), Prefix{}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for rev := int64(10); rev <= 70; rev += 10 {
+		win.append([]Event{{Type: EventPut, Revision: rev, Key: Key{Kind: "k", Name: "n"}}})
+	}
+	for _, want := range []int64{60, 70} {
+		if ev := <-w.Events(); ev.Revision != want {
+			t.Fatalf("got revision %d, want %d", ev.Revision, want)
+		}
+	}
+}

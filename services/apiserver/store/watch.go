@@ -66,7 +66,7 @@ func (w *window) append(evs []Event) {
 
 func (w *window) deliver(set map[*Watch]struct{}, ev Event) {
 	for wt := range set {
-		if !wt.prefix.matches(ev.Key) {
+		if ev.Revision <= wt.from || !wt.prefix.matches(ev.Key) {
 			continue
 		}
 		if wt.live {
@@ -130,9 +130,13 @@ func (p Prefix) matches(k Key) bool {
 type Watch struct {
 	win    *window
 	prefix Prefix
-	ch     chan Event
-	done   chan struct{}
-	stop   func() bool // stops the context callback
+	// from is exclusive: a replica still replaying its log after a restart
+	// applies changes the watcher has already seen, and they must not be
+	// delivered again.
+	from int64
+	ch   chan Event
+	done chan struct{}
+	stop func() bool // stops the context callback
 
 	// Guarded by win.mu.
 	live    bool
@@ -184,7 +188,7 @@ func (w *Watch) end(err error) {
 
 // watch starts a watch for changes matching p with revision > from.
 func (w *window) watch(ctx context.Context, p Prefix, from int64) (*Watch, error) {
-	wt := &Watch{win: w, prefix: p, ch: make(chan Event, w.bufSize), done: make(chan struct{})}
+	wt := &Watch{win: w, prefix: p, from: from, ch: make(chan Event, w.bufSize), done: make(chan struct{})}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
