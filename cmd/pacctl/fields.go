@@ -28,10 +28,12 @@ func toFields(obj proto.Message) (map[string]any, error) {
 	return m, nil
 }
 
-// lookup follows a printer column path such as .status.phase or
-// .spec.containers[0].image.
+// lookup follows a printer column path such as .status.phase,
+// .spec.containers[0].image or .status.containerStatuses[*].ready (which
+// yields the list of every element's value).
 func lookup(v any, path string) (any, bool) {
-	for _, seg := range strings.Split(strings.TrimPrefix(path, "."), ".") {
+	segs := strings.Split(strings.TrimPrefix(path, "."), ".")
+	for si, seg := range segs {
 		if seg == "" {
 			continue
 		}
@@ -50,8 +52,25 @@ func lookup(v any, path string) (any, bool) {
 			if !ok {
 				return nil, false
 			}
-			i, err := strconv.Atoi(idx)
 			list, isList := v.([]any)
+			if idx == "*" {
+				if !isList {
+					return nil, false
+				}
+				tail := strings.TrimPrefix(after, "[")
+				if tail != "" {
+					tail = "[" + tail
+				}
+				remaining := tail + "." + strings.Join(segs[si+1:], ".")
+				out := []any{}
+				for _, e := range list {
+					if ev, ok := lookup(e, remaining); ok {
+						out = append(out, ev)
+					}
+				}
+				return out, true
+			}
+			i, err := strconv.Atoi(idx)
 			if err != nil || !isList || i < 0 || i >= len(list) {
 				return nil, false
 			}
@@ -63,8 +82,30 @@ func lookup(v any, path string) (any, bool) {
 }
 
 // cell formats a column value of the given type ("string", "integer",
-// "date" shown as an age, "boolean").
+// "date" shown as an age, "boolean", "ready" for a list of booleans shown as
+// ready/total, "sum" for the total of a list of numbers).
 func cell(v any, found bool, typ string, now time.Time) string {
+	switch typ {
+	case "ready":
+		list, _ := v.([]any)
+		ready := 0
+		for _, e := range list {
+			if b, _ := e.(bool); b {
+				ready++
+			}
+		}
+		return fmt.Sprintf("%d/%d", ready, len(list))
+	case "sum":
+		list, _ := v.([]any)
+		var total int64
+		for _, e := range list {
+			if n, ok := e.(json.Number); ok {
+				i, _ := n.Int64()
+				total += i
+			}
+		}
+		return strconv.FormatInt(total, 10)
+	}
 	if !found || v == nil {
 		return "<none>"
 	}

@@ -113,7 +113,8 @@ func TestLookupAndCell(t *testing.T) {
 	var obj map[string]any
 	dec := json.NewDecoder(strings.NewReader(`{"metadata":{"name":"x","generation":"3","labels":{"b":"2","a":"1"}},
 		"spec":{"containers":[{"image":"nginx"},{"image":"redis"}],"replicas":3,"paused":false,"ports":[80,443]},
-		"status":{"phase":"Active","startTime":"2025-01-02T03:00:00Z"}}`))
+		"status":{"phase":"Active","startTime":"2025-01-02T03:00:00Z",
+		"containerStatuses":[{"ready":true,"restartCount":2},{"ready":false,"restartCount":1}]}}`))
 	dec.UseNumber()
 	if err := dec.Decode(&obj); err != nil {
 		t.Fatal(err)
@@ -131,6 +132,10 @@ func TestLookupAndCell(t *testing.T) {
 		{".status.missing", "string", "<none>"},
 		{".status.phase.deeper", "string", "<none>"},
 		{".spec.containers[0]", "string", `{"image":"nginx"}`},
+		{".spec.containers[*].image", "string", "nginx,redis"},
+		{".status.containerStatuses[*].ready", "ready", "1/2"},
+		{".status.containerStatuses[*].restartCount", "sum", "3"},
+		{".status.noStatuses[*].ready", "ready", "0/0"},
 	} {
 		v, ok := lookup(obj, tc.path)
 		if got := cell(v, ok, tc.typ, now); got != tc.want {
