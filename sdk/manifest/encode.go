@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -66,9 +65,7 @@ func encodeTree(m proto.Message) (*yaml.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	root, err := readJSON(dec)
+	root, err := newJSONParser(js).value()
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: reading protojson output: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
@@ -76,59 +73,6 @@ func encodeTree(m proto.Message) (*yaml.Node, error) {
 		orderKeys(root)
 	}
 	return root, nil
-}
-
-// readJSON reads one JSON value into a node tree, keeping key order.
-func readJSON(dec *json.Decoder) (*yaml.Node, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	scalar := func(tag, v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v} }
-	switch t := tok.(type) {
-	case json.Delim:
-		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		if t == '{' {
-			n = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		}
-		for dec.More() {
-			if t == '{' {
-				k, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				ks, ok := k.(string)
-				if !ok {
-					return nil, fmt.Errorf("object key %v is not a string", k)
-				}
-				n.Content = append(n.Content, scalar("!!str", ks))
-			}
-			v, err := readJSON(dec)
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, v)
-		}
-		if _, err := dec.Token(); err != nil { // the closing delimiter
-			return nil, err
-		}
-		return n, nil
-	case string:
-		return scalar("!!str", t), nil
-	case json.Number:
-		if strings.ContainsAny(string(t), ".eE") {
-			return scalar("!!float", string(t)), nil
-		}
-		return scalar("!!int", string(t)), nil
-	case bool:
-		if t {
-			return scalar("!!bool", "true"), nil
-		}
-		return scalar("!!bool", "false"), nil
-	case nil:
-		return scalar("!!null", "null"), nil
-	}
-	return nil, fmt.Errorf("unexpected JSON token %v", tok)
 }
 
 // keyRank orders top-level keys as Kubernetes does: apiVersion, kind,

@@ -25,6 +25,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(richWidget))
 	f.Add([]byte("apiVersion: core.pacific.dev/v1\nkind: Event\nmetadata: {name: e, resourceVersion: \"3\"}\ncount: 2\nfirstTimestamp: 2024-01-01T00:00:00Z\n---\n{\"apiVersion\": \"core.pacific.dev/v1\", \"kind\": \"Namespace\"}\n"))
 	f.Add([]byte(widgetHeader + "  st: &a {a: *a}\n  byNum: {1: a}\n  dbls: [-0]\n"))
+	f.Add([]byte(`{"apiVersion": "test.pacific.dev/v1", "kind": "Widget", "metadata": {"name": "a\/b", "resourceVersion": "7"},` +
+		"\n" + `"spec": {"byNum": {"1": "x"}, "st": {"k": [1, null]}, "dbls": ["NaN", -0, 1e300]}} {"kind": "Widget"}`))
 	seeds, _ := filepath.Glob("testdata/*.yaml")
 	for _, s := range seeds {
 		if data, err := os.ReadFile(s); err == nil {

@@ -94,12 +94,19 @@ func isSeparator(line []byte) bool {
 	return len(line) == 3 || line[3] == ' ' || line[3] == '\t'
 }
 
-// parse splits data into YAML documents, dropping empty ones (nothing,
-// comments, or a lone null).
+// parse splits data into documents, dropping empty ones (nothing,
+// comments, or a lone null). Input that is a stream of JSON values is read
+// as JSON (YAML readers reject some JSON, such as keys over 1024
+// characters or the escape \/); anything else as YAML.
 func (d Decoder) parse(source string, data []byte) ([]document, ErrorList) {
 	limit := d.MaxDocumentBytes
 	if limit <= 0 {
 		limit = DefaultMaxDocumentBytes
+	}
+	if len(data) <= limit {
+		if docs, ok := parseJSON(data); ok {
+			return docs, nil
+		}
 	}
 	var docs []document
 	var errs ErrorList
