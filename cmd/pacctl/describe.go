@@ -83,7 +83,8 @@ func (a *app) eventsFor(ctx context.Context, k *corev1.KindInfo, obj apis.Object
 	ctx, cancel := a.requestContext(ctx)
 	defer cancel()
 	// Events about cluster-scoped objects may live in any namespace.
-	all, _, err := client.For[*corev1.Event](a.cl).ListAll(ctx, client.ListOptions{Namespace: md.GetNamespace()})
+	sel := "involvedObject.kind=" + k.GetKind() + ",involvedObject.name=" + md.GetName()
+	all, _, err := client.For[*corev1.Event](a.cl).ListAll(ctx, client.ListOptions{Namespace: md.GetNamespace(), FieldSelector: sel})
 	if err != nil {
 		return nil, err
 	}

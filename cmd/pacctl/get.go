@@ -17,6 +17,7 @@ type getOptions struct {
 	output        string
 	allNamespaces bool
 	selector      string
+	fieldSelector string
 	watch         bool
 	showLabels    bool
 	noHeaders     bool
@@ -41,6 +42,7 @@ func newGetCommand(a *app) *cobra.Command {
 	f.StringVarP(&o.output, "output", "o", "", "output format: wide, yaml, json or name")
 	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list objects in every namespace")
 	f.StringVarP(&o.selector, "selector", "l", "", "label selector, e.g. app=web,tier!=db,env in (a,b)")
+	f.StringVar(&o.fieldSelector, "field-selector", "", "field selector, e.g. spec.nodeName=host-1 (see the kind's selectable fields)")
 	f.BoolVarP(&o.watch, "watch", "w", false, "after the list, print every change until interrupted")
 	f.BoolVar(&o.showLabels, "show-labels", false, "add a LABELS column")
 	f.BoolVar(&o.noHeaders, "no-headers", false, "print no table header")
@@ -79,7 +81,7 @@ func (a *app) get(ctx context.Context, kindName string, names []string, o getOpt
 	}
 
 	reqCtx, cancel := a.requestContext(ctx)
-	objs, rev, err := dyn.ListAll(reqCtx, client.ListOptions{Namespace: ns, LabelSelector: o.selector})
+	objs, rev, err := dyn.ListAll(reqCtx, client.ListOptions{Namespace: ns, LabelSelector: o.selector, FieldSelector: o.fieldSelector})
 	cancel()
 	if err != nil {
 		return err
@@ -106,7 +108,7 @@ func (a *app) get(ctx context.Context, kindName string, names []string, o getOpt
 	if err != nil {
 		return err
 	}
-	return a.watch(ctx, dyn, p, client.WatchOptions{Namespace: ns, LabelSelector: o.selector, ResourceVersion: rev}, names)
+	return a.watch(ctx, dyn, p, client.WatchOptions{Namespace: ns, LabelSelector: o.selector, FieldSelector: o.fieldSelector, ResourceVersion: rev}, names)
 }
 
 // watch prints changes until the context ends.

@@ -14,6 +14,8 @@ type ListOptions struct {
 	Namespace string
 	// LabelSelector uses Kubernetes syntax: "app=web,tier!=db,env in (a,b),!legacy".
 	LabelSelector string
+	// FieldSelector: "spec.nodeName=host-1"; see package fields.
+	FieldSelector string
 	// Limit is the page size, 1..1000; 0 lets the server choose (500).
 	Limit int32
 	// Continue is the token from a previous page; the next page comes from
@@ -44,6 +46,7 @@ func (t *Typed[T]) List(ctx context.Context, opts ListOptions) (*List[T], error)
 		Kind:          t.gvk.Kind,
 		Namespace:     opts.Namespace,
 		LabelSelector: opts.LabelSelector,
+		FieldSelector: opts.FieldSelector,
 		Limit:         opts.Limit,
 		Continue:      opts.Continue,
 		Stale:         opts.Stale,

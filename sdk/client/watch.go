@@ -23,6 +23,8 @@ type WatchOptions struct {
 	// LabelSelector uses Kubernetes syntax. An object whose labels stop
 	// matching is DELETED for the watcher; one that starts matching is ADDED.
 	LabelSelector string
+	// FieldSelector: "spec.nodeName=host-1"; see package fields.
+	FieldSelector string
 	// ResourceVersion streams changes after this revision, typically a
 	// List's ResourceVersion. 0 first sends every current object as ADDED,
 	// then a BOOKMARK, then changes.
@@ -147,6 +149,7 @@ func (ws *watchState[T]) open(ctx context.Context) (corev1.ResourceService_Watch
 		Kind:            ws.t.gvk.Kind,
 		Namespace:       ws.opts.Namespace,
 		LabelSelector:   ws.opts.LabelSelector,
+		FieldSelector:   ws.opts.FieldSelector,
 		ResourceVersion: from,
 		AllowBookmarks:  true,
 	})

@@ -356,3 +356,44 @@ func TestDiscoveryListsKinds(t *testing.T) {
 }
 
 func codesOf(err error) codes.Code { return status.Code(err) }
+
+func TestFieldSelectorsOnPods(t *testing.T) {
+	a := dial(t, apiservertest.Start(t))
+	a.mustCreateNS("demo", nil)
+	for i, host := range []string{"host-a", "host-b", "host-a", ""} {
+		pod := &corev1.Pod{
+			Metadata: &corev1.ObjectMeta{Name: fmt.Sprintf("p%d", i), Namespace: "demo"},
+			Spec:     &corev1.PodSpec{NodeName: host, Containers: []*corev1.Container{{Name: "c", Image: "busybox:1"}}},
+		}
+		if _, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, pod)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(sel string) int {
+		resp, err := a.rc.List(ctx(t), &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: "demo", FieldSelector: sel})
+		if err != nil {
+			t.Fatalf("field selector %q: %v", sel, err)
+		}
+		return len(resp.GetItems())
+	}
+	if n := count("spec.nodeName=host-a"); n != 2 {
+		t.Fatalf("spec.nodeName=host-a matched %d, want 2", n)
+	}
+	if n := count("spec.nodeName="); n != 1 {
+		t.Fatalf("unbound pods: %d, want 1", n)
+	}
+	if n := count("spec.nodeName!=host-a,metadata.name!=p3"); n != 1 {
+		t.Fatalf("negated selector matched %d, want 1", n)
+	}
+	_, err := a.rc.List(ctx(t), &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Pod", FieldSelector: "spec.image=x"})
+	wantCode(t, err, codes.InvalidArgument, "fieldSelector", "spec.nodeName")
+	// A watch with a field selector sees only its host's pods.
+	stream, err := a.rc.Watch(ctx(t), &corev1.WatchRequest{ApiVersion: apis.CoreV1, Kind: "Pod", FieldSelector: "spec.nodeName=host-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := recvN(t, stream, 2)
+	if got[0].typ != corev1.EventType_EVENT_TYPE_ADDED || got[0].name != "p1" || got[1].typ != corev1.EventType_EVENT_TYPE_BOOKMARK {
+		t.Fatalf("watch = %v", got)
+	}
+}

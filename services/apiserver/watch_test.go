@@ -31,13 +31,14 @@ func recvN(t *testing.T, stream corev1.ResourceService_WatchClient, n int) []see
 		}
 		s := seen{typ: ev.GetType(), rev: ev.GetResourceVersion()}
 		if ev.GetObject() != nil {
-			ns := &corev1.Namespace{}
-			if err := ev.GetObject().UnmarshalTo(ns); err != nil {
+			m, err := ev.GetObject().UnmarshalNew()
+			if err != nil {
 				t.Fatal(err)
 			}
-			s.name = ns.GetMetadata().GetName()
-			if ns.GetMetadata().GetResourceVersion() != s.rev {
-				t.Fatalf("event rev %d but object rv %d", s.rev, ns.GetMetadata().GetResourceVersion())
+			obj := m.(apis.Object)
+			s.name = obj.GetMetadata().GetName()
+			if obj.GetMetadata().GetResourceVersion() != s.rev {
+				t.Fatalf("event rev %d but object rv %d", s.rev, obj.GetMetadata().GetResourceVersion())
 			}
 		}
 		out = append(out, s)

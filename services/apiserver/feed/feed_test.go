@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -451,5 +453,79 @@ func TestResyncWhenCompacted(t *testing.T) {
 	}
 	if s := p2.Stats(); s.Resyncs != 1 {
 		t.Fatalf("second publisher %+v; want one resync", s)
+	}
+}
+
+// TestNATSRestart takes the NATS server away while changes are committed
+// and brings it back on the same port and data: the publisher reconnects,
+// starts over from the stream's last message, and nothing is lost or
+// duplicated.
+func TestNATSRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	srv, err := natsembed.Start(ctx, natsembed.Config{StoreDir: dir, Logger: logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.NewCluster(t, 1)
+	st := c.Leader().Store()
+	p, err := feed.New(feed.Config{URL: srv.ClientURL(), Source: st, Encode: encode, Logger: logger(),
+		NATSOptions: []nats.Option{nats.ReconnectWait(50 * time.Millisecond)}, AckTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	defer func() {
+		stopRun()
+		<-done
+	}()
+
+	var acked []int64
+	write := func(prefix string, n int) {
+		for i := range n {
+			rev, err := create(ctx, st, fmt.Sprintf("%s-%d", prefix, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acked = append(acked, rev)
+		}
+	}
+	write("a", 30)
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Stats().LastRevision < acked[len(acked)-1] {
+		if time.Now().After(deadline) {
+			t.Fatalf("first writes not published: %+v", p.Stats())
+		}
+		time.Sleep(10 * time.Millisecond) // polling a counter
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write("b", 30) // NATS is down
+	srv, err = natsembed.Start(ctx, natsembed.Config{StoreDir: dir, Port: port, Logger: logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	write("c", 10)
+
+	got := newConsumer(t, ctx, srv).until("every write", containsAll(acked))
+	checkOrdered(t, got)
+	if len(got) != len(acked) {
+		t.Fatalf("consumer saw %d messages for %d writes", len(got), len(acked))
+	}
+	if s := p.Stats(); s.Resyncs != 0 || s.Published != int64(len(acked)) {
+		t.Fatalf("publisher %+v; want %d published, no resync", s, len(acked))
 	}
 }

@@ -16,6 +16,8 @@ func eventKind() *registry.Kind {
 		ShortNames: []string{"ev"},
 		Namespaced: true,
 		New:        func() apis.Object { return &corev1.Event{} },
+		// describe finds the events about one object.
+		SelectableFields: []string{"involvedObject.kind", "involvedObject.name", "involvedObject.uid", "reason", "type"},
 		Default: func(obj apis.Object) {
 			ev := obj.(*corev1.Event)
 			if ev.Type == "" {

@@ -29,7 +29,9 @@ func podKind() *registry.Kind {
 		// Pod names become hostnames and netns names.
 		NameIsLabel: true,
 		New:         func() apis.Object { return &corev1.Pod{} },
-		Default:     defaultPod,
+		// Host agents watch the pods bound to them; controllers watch phases.
+		SelectableFields: []string{"spec.nodeName", "status.phase"},
+		Default:          defaultPod,
 		PrepareForCreate: func(obj apis.Object) {
 			obj.(*corev1.Pod).Status = &corev1.PodStatus{Phase: "Pending"}
 		},

@@ -51,6 +51,9 @@ type Kind struct {
 	// PrepareForDelete adjusts an object that gets a deletion timestamp
 	// because finalizers remain (e.g. Namespace phase Terminating).
 	PrepareForDelete func(obj apis.Object)
+	// SelectableFields are protojson paths usable in field selectors besides
+	// metadata.name and metadata.namespace, e.g. spec.nodeName.
+	SelectableFields []string
 	// Admission hooks run after validation, in order.
 	Admission      []AdmissionHook
 	PrinterColumns []*corev1.PrinterColumn
@@ -73,13 +76,14 @@ func (k *Kind) HasField(name protoreflect.Name) bool {
 // Info is the discovery description of the kind.
 func (k *Kind) Info() *corev1.KindInfo {
 	return &corev1.KindInfo{
-		ApiVersion:     k.GVK.APIVersion,
-		Kind:           k.GVK.Kind,
-		Plural:         k.Plural,
-		ShortNames:     k.ShortNames,
-		Namespaced:     k.Namespaced,
-		PrinterColumns: k.PrinterColumns,
-		MessageName:    string(k.MessageName()),
+		ApiVersion:       k.GVK.APIVersion,
+		Kind:             k.GVK.Kind,
+		Plural:           k.Plural,
+		ShortNames:       k.ShortNames,
+		Namespaced:       k.Namespaced,
+		PrinterColumns:   k.PrinterColumns,
+		MessageName:      string(k.MessageName()),
+		SelectableFields: k.SelectableFields,
 	}
 }
 

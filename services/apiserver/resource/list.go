@@ -9,7 +9,6 @@ import (
 
 	"github.com/openpacific/pacific/internal/apierr"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
-	"github.com/openpacific/pacific/sdk/labels"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 	"github.com/openpacific/pacific/services/apiserver/store"
 )
@@ -21,7 +20,8 @@ const (
 )
 
 // List implements ResourceService. Pages are consistent: every page of one
-// listing reads the snapshot at the first page's revision.
+// listing reads the snapshot at the first page's revision. Selectors filter
+// after the read, so a page may hold fewer than limit items.
 func (s *Service) List(ctx context.Context, req *corev1.ListRequest) (*corev1.ListResponse, error) {
 	k, err := s.kindFor(req.GetApiVersion(), req.GetKind())
 	if err != nil {
@@ -36,13 +36,11 @@ func (s *Service) List(ctx context.Context, req *corev1.ListRequest) (*corev1.Li
 	case limit < 0 || limit > maxListLimit:
 		fe.Add("limit", "%d is out of range: must be between 1 and %d", limit, maxListLimit)
 	}
-	sel, err := labels.Parse(req.GetLabelSelector())
-	if err != nil {
-		fe.Add("labelSelector", "%v", err)
-	}
-	query := queryHash(k, req.GetNamespace(), req.GetLabelSelector())
+	sel := parseFilter(k, req.GetLabelSelector(), req.GetFieldSelector(), &fe)
+	query := queryHash(k, req.GetNamespace(), req.GetLabelSelector()+"\x00"+req.GetFieldSelector())
 	var tok continueToken
 	if req.GetContinue() != "" {
+		var err error
 		if tok, err = decodeContinue(req.GetContinue(), query); err != nil {
 			fe.Add("continue", "%v", err)
 		}
@@ -66,7 +64,7 @@ func (s *Service) List(ctx context.Context, req *corev1.ListRequest) (*corev1.Li
 			if err != nil {
 				return nil, err
 			}
-			if !sel.Matches(obj.GetMetadata().GetLabels()) {
+			if !sel.matches(obj) {
 				continue
 			}
 			a, err := toAny(obj)

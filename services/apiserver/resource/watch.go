@@ -7,7 +7,6 @@ import (
 
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
-	"github.com/openpacific/pacific/sdk/labels"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 	"github.com/openpacific/pacific/services/apiserver/store"
 )
@@ -20,10 +19,7 @@ func (s *Service) Watch(req *corev1.WatchRequest, stream corev1.ResourceService_
 		return err
 	}
 	fe := validateNamespaceScope(k, req.GetNamespace(), false)
-	sel, err := labels.Parse(req.GetLabelSelector())
-	if err != nil {
-		fe.Add("labelSelector", "%v", err)
-	}
+	sel := parseFilter(k, req.GetLabelSelector(), req.GetFieldSelector(), &fe)
 	if req.GetResourceVersion() < 0 {
 		fe.Add("resourceVersion", "must not be negative")
 	}
@@ -81,7 +77,7 @@ func (s *Service) Watch(req *corev1.WatchRequest, stream corev1.ResourceService_
 
 // sendInitialState sends every current object as ADDED, then a BOOKMARK, and
 // returns the revision the state was read at.
-func (s *Service) sendInitialState(ctx context.Context, k *registry.Kind, prefix store.Prefix, sel labels.Selector, stream corev1.ResourceService_WatchServer) (int64, error) {
+func (s *Service) sendInitialState(ctx context.Context, k *registry.Kind, prefix store.Prefix, sel filter, stream corev1.ResourceService_WatchServer) (int64, error) {
 	var rev int64
 	after := ""
 	for {
@@ -96,7 +92,7 @@ func (s *Service) sendInitialState(ctx context.Context, k *registry.Kind, prefix
 			if err != nil {
 				return 0, err
 			}
-			if !sel.Matches(obj.GetMetadata().GetLabels()) {
+			if !sel.matches(obj) {
 				continue
 			}
 			if err := sendObject(stream, corev1.EventType_EVENT_TYPE_ADDED, obj); err != nil {
@@ -121,12 +117,12 @@ func sendObject(stream corev1.ResourceService_WatchServer, t corev1.EventType, o
 // watchResponse turns a store event into what a watcher with selector sel
 // sees, or nil. An object whose labels stop matching is DELETED for that
 // watcher; one that starts matching is ADDED (as Kubernetes does).
-func watchResponse(k *registry.Kind, sel labels.Selector, ev store.Event) (*corev1.WatchResponse, error) {
+func watchResponse(k *registry.Kind, sel filter, ev store.Event) (*corev1.WatchResponse, error) {
 	obj, err := decodeValue(k, ev.Value, ev.Revision)
 	if err != nil {
 		return nil, err
 	}
-	match := sel.Matches(obj.GetMetadata().GetLabels())
+	match := sel.matches(obj)
 	var t corev1.EventType
 	switch {
 	case ev.Type == store.EventDelete:
@@ -141,12 +137,12 @@ func watchResponse(k *registry.Kind, sel labels.Selector, ev store.Event) (*core
 		t = corev1.EventType_EVENT_TYPE_ADDED
 	default:
 		prevMatch := true
-		if !sel.Empty() {
+		if !sel.empty() {
 			prev, err := decodeValue(k, ev.PrevValue, ev.Revision)
 			if err != nil {
 				return nil, err
 			}
-			prevMatch = sel.Matches(prev.GetMetadata().GetLabels())
+			prevMatch = sel.matches(prev)
 		}
 		switch {
 		case match && prevMatch:

@@ -370,8 +370,11 @@ type ListRequest struct {
 	// Page size, 1..1000; 0 means 500.
 	Limit int32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
 	// From a previous ListResponse; the page continues the same snapshot.
-	Continue      string `protobuf:"bytes,6,opt,name=continue,proto3" json:"continue,omitempty"`
-	Stale         bool   `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
+	Continue string `protobuf:"bytes,6,opt,name=continue,proto3" json:"continue,omitempty"`
+	Stale    bool   `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
+	// Field selector: "spec.nodeName=host-1,metadata.name!=x" over the fields
+	// the kind makes selectable (metadata.name and metadata.namespace always).
+	FieldSelector string `protobuf:"bytes,8,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -453,6 +456,13 @@ func (x *ListRequest) GetStale() bool {
 		return x.Stale
 	}
 	return false
+}
+
+func (x *ListRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
 }
 
 // ListResponse carries one page.
@@ -858,8 +868,10 @@ type WatchRequest struct {
 	ResourceVersion int64 `protobuf:"varint,5,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
 	// Send a BOOKMARK with the current revision now and then while idle.
 	AllowBookmarks bool `protobuf:"varint,6,opt,name=allow_bookmarks,json=allowBookmarks,proto3" json:"allow_bookmarks,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Field selector, as in ListRequest.
+	FieldSelector string `protobuf:"bytes,7,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchRequest) Reset() {
@@ -932,6 +944,13 @@ func (x *WatchRequest) GetAllowBookmarks() bool {
 		return x.AllowBookmarks
 	}
 	return false
+}
+
+func (x *WatchRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
 }
 
 // WatchResponse is one change.
@@ -1089,9 +1108,11 @@ type KindInfo struct {
 	Namespaced     bool             `protobuf:"varint,5,opt,name=namespaced,proto3" json:"namespaced,omitempty"`
 	PrinterColumns []*PrinterColumn `protobuf:"bytes,6,rep,name=printer_columns,json=printerColumns,proto3" json:"printer_columns,omitempty"`
 	// Fully qualified protobuf message name.
-	MessageName   string `protobuf:"bytes,7,opt,name=message_name,json=messageName,proto3" json:"message_name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MessageName string `protobuf:"bytes,7,opt,name=message_name,json=messageName,proto3" json:"message_name,omitempty"`
+	// Paths usable in field selectors besides metadata.name/namespace.
+	SelectableFields []string `protobuf:"bytes,8,rep,name=selectable_fields,json=selectableFields,proto3" json:"selectable_fields,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *KindInfo) Reset() {
@@ -1171,6 +1192,13 @@ func (x *KindInfo) GetMessageName() string {
 		return x.MessageName
 	}
 	return ""
+}
+
+func (x *KindInfo) GetSelectableFields() []string {
+	if x != nil {
+		return x.SelectableFields
+	}
+	return nil
 }
 
 // PrinterColumn is one column of `pacctl get` output.
@@ -1264,7 +1292,7 @@ const file_pacific_core_v1_resource_service_proto_rawDesc = "" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12\x14\n" +
 	"\x05stale\x18\x05 \x01(\bR\x05stale\";\n" +
 	"\vGetResponse\x12,\n" +
-	"\x06object\x18\x01 \x01(\v2\x14.google.protobuf.AnyR\x06object\"\xcf\x01\n" +
+	"\x06object\x18\x01 \x01(\v2\x14.google.protobuf.AnyR\x06object\"\xf6\x01\n" +
 	"\vListRequest\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1273,7 +1301,8 @@ const file_pacific_core_v1_resource_service_proto_rawDesc = "" +
 	"\x0elabel_selector\x18\x04 \x01(\tR\rlabelSelector\x12\x14\n" +
 	"\x05limit\x18\x05 \x01(\x05R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\x06 \x01(\tR\bcontinue\x12\x14\n" +
-	"\x05stale\x18\a \x01(\bR\x05stale\"\x81\x01\n" +
+	"\x05stale\x18\a \x01(\bR\x05stale\x12%\n" +
+	"\x0efield_selector\x18\b \x01(\tR\rfieldSelector\"\x81\x01\n" +
 	"\fListResponse\x12*\n" +
 	"\x05items\x18\x01 \x03(\v2\x14.google.protobuf.AnyR\x05items\x12\x1a\n" +
 	"\bcontinue\x18\x02 \x01(\tR\bcontinue\x12)\n" +
@@ -1297,7 +1326,7 @@ const file_pacific_core_v1_resource_service_proto_rawDesc = "" +
 	"\x12propagation_policy\x18\x06 \x01(\x0e2\".pacific.core.v1.PropagationPolicyR\x11propagationPolicy\"X\n" +
 	"\x0eDeleteResponse\x12,\n" +
 	"\x06object\x18\x01 \x01(\v2\x14.google.protobuf.AnyR\x06object\x12\x18\n" +
-	"\adeleted\x18\x02 \x01(\bR\adeleted\"\xdc\x01\n" +
+	"\adeleted\x18\x02 \x01(\bR\adeleted\"\x83\x02\n" +
 	"\fWatchRequest\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1305,14 +1334,15 @@ const file_pacific_core_v1_resource_service_proto_rawDesc = "" +
 	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12%\n" +
 	"\x0elabel_selector\x18\x04 \x01(\tR\rlabelSelector\x12)\n" +
 	"\x10resource_version\x18\x05 \x01(\x03R\x0fresourceVersion\x12'\n" +
-	"\x0fallow_bookmarks\x18\x06 \x01(\bR\x0eallowBookmarks\"\x98\x01\n" +
+	"\x0fallow_bookmarks\x18\x06 \x01(\bR\x0eallowBookmarks\x12%\n" +
+	"\x0efield_selector\x18\a \x01(\tR\rfieldSelector\"\x98\x01\n" +
 	"\rWatchResponse\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.pacific.core.v1.EventTypeR\x04type\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.google.protobuf.AnyR\x06object\x12)\n" +
 	"\x10resource_version\x18\x03 \x01(\x03R\x0fresourceVersion\"\x12\n" +
 	"\x10ListKindsRequest\"D\n" +
 	"\x11ListKindsResponse\x12/\n" +
-	"\x05kinds\x18\x01 \x03(\v2\x19.pacific.core.v1.KindInfoR\x05kinds\"\x84\x02\n" +
+	"\x05kinds\x18\x01 \x03(\v2\x19.pacific.core.v1.KindInfoR\x05kinds\"\xb1\x02\n" +
 	"\bKindInfo\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1324,7 +1354,8 @@ const file_pacific_core_v1_resource_service_proto_rawDesc = "" +
 	"namespaced\x18\x05 \x01(\bR\n" +
 	"namespaced\x12G\n" +
 	"\x0fprinter_columns\x18\x06 \x03(\v2\x1e.pacific.core.v1.PrinterColumnR\x0eprinterColumns\x12!\n" +
-	"\fmessage_name\x18\a \x01(\tR\vmessageName\"p\n" +
+	"\fmessage_name\x18\a \x01(\tR\vmessageName\x12+\n" +
+	"\x11selectable_fields\x18\b \x03(\tR\x10selectableFields\"p\n" +
 	"\rPrinterColumn\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tjson_path\x18\x02 \x01(\tR\bjsonPath\x12\x1a\n" +
