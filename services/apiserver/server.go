@@ -19,6 +19,7 @@ import (
 	"github.com/openpacific/pacific/services/apiserver/admin"
 	"github.com/openpacific/pacific/services/apiserver/feed"
 	"github.com/openpacific/pacific/services/apiserver/kinds"
+	"github.com/openpacific/pacific/services/apiserver/podproxy"
 	"github.com/openpacific/pacific/services/apiserver/resource"
 	"github.com/openpacific/pacific/services/apiserver/store"
 )
@@ -59,6 +60,7 @@ type Server struct {
 	grpc   *grpcserver.Server
 	store  *store.Store
 	feed   *feed.Publisher
+	pods   *podproxy.Proxy
 	nc     *nats.Conn
 	once   sync.Once
 }
@@ -116,6 +118,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	res := resource.New(resource.Config{Registry: reg, Store: st, Logger: logger, MaxObjectBytes: cfg.MaxObjectBytes})
 	corev1.RegisterResourceServiceServer(s.grpc, res)
 	corev1.RegisterDiscoveryServiceServer(s.grpc, res)
+	s.pods = podproxy.New(res)
+	corev1.RegisterPodServiceServer(s.grpc, s.pods)
 	adminv1.RegisterAdminServiceServer(s.grpc, admin.New(st))
 	storev1.RegisterStoreServiceServer(s.grpc, st.InternalServer())
 
@@ -182,6 +186,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() {
 	s.once.Do(func() {
 		s.grpc.Server.Stop()
+		if s.pods != nil {
+			s.pods.Close()
+		}
 		if s.nc != nil {
 			s.nc.Close()
 		}

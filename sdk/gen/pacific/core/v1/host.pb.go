@@ -241,9 +241,11 @@ type HostStatus struct {
 	Allocatable map[string]string `protobuf:"bytes,2,rep,name=allocatable,proto3" json:"allocatable,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Runtimes    []*HostRuntime    `protobuf:"bytes,3,rep,name=runtimes,proto3" json:"runtimes,omitempty"`
 	// Ready, DiskPressure, ImageBudgetExceeded, ...
-	Conditions    []*Condition   `protobuf:"bytes,4,rep,name=conditions,proto3" json:"conditions,omitempty"`
-	Addresses     []*HostAddress `protobuf:"bytes,5,rep,name=addresses,proto3" json:"addresses,omitempty"`
-	Info          *HostInfo      `protobuf:"bytes,6,opt,name=info,proto3" json:"info,omitempty"`
+	Conditions []*Condition   `protobuf:"bytes,4,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	Addresses  []*HostAddress `protobuf:"bytes,5,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	Info       *HostInfo      `protobuf:"bytes,6,opt,name=info,proto3" json:"info,omitempty"`
+	// host:port of the agent's HostAgentService (logs, exec).
+	AgentAddress  string `protobuf:"bytes,7,opt,name=agent_address,json=agentAddress,proto3" json:"agent_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -318,6 +320,13 @@ func (x *HostStatus) GetInfo() *HostInfo {
 		return x.Info
 	}
 	return nil
+}
+
+func (x *HostStatus) GetAgentAddress() string {
+	if x != nil {
+		return x.AgentAddress
+	}
+	return ""
 }
 
 // HostRuntime is one workload runtime a host offers.
@@ -535,7 +544,7 @@ const file_pacific_core_v1_host_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value\x12\x16\n" +
 	"\x06effect\x18\x03 \x01(\tR\x06effect\x129\n" +
 	"\n" +
-	"time_added\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimeAdded\"\x81\x04\n" +
+	"time_added\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimeAdded\"\xa6\x04\n" +
 	"\n" +
 	"HostStatus\x12E\n" +
 	"\bcapacity\x18\x01 \x03(\v2).pacific.core.v1.HostStatus.CapacityEntryR\bcapacity\x12N\n" +
@@ -545,7 +554,8 @@ const file_pacific_core_v1_host_proto_rawDesc = "" +
 	"conditions\x18\x04 \x03(\v2\x1a.pacific.core.v1.ConditionR\n" +
 	"conditions\x12:\n" +
 	"\taddresses\x18\x05 \x03(\v2\x1c.pacific.core.v1.HostAddressR\taddresses\x12-\n" +
-	"\x04info\x18\x06 \x01(\v2\x19.pacific.core.v1.HostInfoR\x04info\x1a;\n" +
+	"\x04info\x18\x06 \x01(\v2\x19.pacific.core.v1.HostInfoR\x04info\x12#\n" +
+	"\ragent_address\x18\a \x01(\tR\fagentAddress\x1a;\n" +
 	"\rCapacityEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +

@@ -1,0 +1,134 @@
+package apiserver_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
+	"github.com/openpacific/pacific/services/apiserver/apiservertest"
+)
+
+// echoAgent is a test double of a host agent's HostAgentService: logs
+// return the request's container name; exec echoes stdin and exits 7.
+type echoAgent struct {
+	hostv1.UnimplementedHostAgentServiceServer
+}
+
+func (echoAgent) Logs(req *corev1.LogsRequest, s hostv1.HostAgentService_LogsServer) error {
+	return s.Send(&corev1.LogsResponse{Data: []byte("log of " + req.GetNamespace() + "/" + req.GetName() + "/" + req.GetContainer() + "\n")})
+}
+
+func (echoAgent) Exec(s hostv1.HostAgentService_ExecServer) error {
+	first, err := s.Recv()
+	if err != nil {
+		return err
+	}
+	if err := s.Send(&corev1.ExecResponse{Msg: &corev1.ExecResponse_Stdout{Stdout: []byte(strings.Join(first.GetStart().GetCommand(), " ") + "\n")}}); err != nil {
+		return err
+	}
+	for {
+		msg, err := s.Recv()
+		if err != nil || msg.GetStdinClose() {
+			return s.Send(&corev1.ExecResponse{Msg: &corev1.ExecResponse_Exit{Exit: &corev1.ExecExit{ExitCode: 7}}})
+		}
+		if err := s.Send(&corev1.ExecResponse{Msg: &corev1.ExecResponse_Stdout{Stdout: msg.GetStdin()}}); err != nil {
+			return err
+		}
+	}
+}
+
+func TestPodLogsAndExecAreForwardedToTheHostAgent(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := grpc.NewServer()
+	hostv1.RegisterHostAgentServiceServer(agent, echoAgent{})
+	go agent.Serve(lis)
+	t.Cleanup(agent.Stop)
+
+	addr := apiservertest.Start(t)
+	a := dial(t, addr)
+	a.mustCreateNS("demo", nil)
+	host := &corev1.Host{Metadata: &corev1.ObjectMeta{Name: "h1"}}
+	resp, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, host)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.GetObject().UnmarshalTo(host); err != nil {
+		t.Fatal(err)
+	}
+	host.Status = &corev1.HostStatus{AgentAddress: lis.Addr().String()}
+	if _, err := a.rc.UpdateStatus(ctx(t), &corev1.UpdateStatusRequest{Object: pack(t, host)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*corev1.Pod{
+		{Metadata: &corev1.ObjectMeta{Name: "bound", Namespace: "demo"}, Spec: &corev1.PodSpec{NodeName: "h1", Containers: []*corev1.Container{{Name: "c", Image: "busybox:1"}}}},
+		{Metadata: &corev1.ObjectMeta{Name: "pending", Namespace: "demo"}, Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "c", Image: "busybox:1"}}}},
+	} {
+		if _, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pods := corev1.NewPodServiceClient(conn)
+
+	logs, err := pods.Logs(ctx(t), &corev1.LogsRequest{Namespace: "demo", Name: "bound", Container: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, err := logs.Recv()
+	if err != nil || string(chunk.GetData()) != "log of demo/bound/c\n" {
+		t.Fatalf("logs = %q, %v", chunk.GetData(), err)
+	}
+
+	exec, err := pods.Exec(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(r *corev1.ExecRequest) {
+		if err := exec.Send(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(&corev1.ExecRequest{Msg: &corev1.ExecRequest_Start{Start: &corev1.ExecStart{Namespace: "demo", Name: "bound", Command: []string{"echo", "hi"}, Stdin: true}}})
+	send(&corev1.ExecRequest{Msg: &corev1.ExecRequest_Stdin{Stdin: []byte("ping\n")}})
+	send(&corev1.ExecRequest{Msg: &corev1.ExecRequest_StdinClose{StdinClose: true}})
+	var out strings.Builder
+	exit := int32(-1)
+	for {
+		msg, err := exec.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Write(msg.GetStdout())
+		if msg.GetExit() != nil {
+			exit = msg.GetExit().GetExitCode()
+		}
+	}
+	if out.String() != "echo hi\nping\n" || exit != 7 {
+		t.Fatalf("exec output %q exit %d", out.String(), exit)
+	}
+
+	// A pod that is not bound has no agent to reach.
+	logs, err = pods.Logs(ctx(t), &corev1.LogsRequest{Namespace: "demo", Name: "pending"})
+	if err == nil {
+		_, err = logs.Recv()
+	}
+	wantCode(t, err, codes.FailedPrecondition, "not scheduled")
+}
