@@ -27,6 +27,9 @@ type app struct {
 	// failed records that an error was already printed (commands that go
 	// on after one error, like delete a b c).
 	failed bool
+	// exitCode, when set, is the process exit code (exec propagates the
+	// remote command's).
+	exitCode int
 }
 
 type globalFlags struct {
@@ -54,7 +57,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if a.failed {
 		return 1
 	}
-	return 0
+	return a.exitCode
 }
 
 func newRootCommand(a *app) *cobra.Command {
@@ -81,6 +84,8 @@ func newRootCommand(a *app) *cobra.Command {
 		newGetCommand(a),
 		newDescribeCommand(a),
 		newDeleteCommand(a),
+		newLogsCommand(a),
+		newExecCommand(a),
 		newAdminCommand(a),
 		newVersionCommand(a),
 	)

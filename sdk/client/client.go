@@ -66,6 +66,7 @@ type Client struct {
 	resources corev1.ResourceServiceClient
 	discovery corev1.DiscoveryServiceClient
 	admin     adminv1.AdminServiceClient
+	pods      corev1.PodServiceClient
 }
 
 // resolverScheme names the client's private resolver. It is registered per
@@ -117,6 +118,7 @@ func New(opts Options) (*Client, error) {
 		resources: corev1.NewResourceServiceClient(conn),
 		discovery: corev1.NewDiscoveryServiceClient(conn),
 		admin:     adminv1.NewAdminServiceClient(conn),
+		pods:      corev1.NewPodServiceClient(conn),
 	}, nil
 }
 
@@ -138,6 +140,9 @@ func (c *Client) Discovery() corev1.DiscoveryServiceClient { return c.discovery 
 
 // Admin manages the API server's replicas.
 func (c *Client) Admin() adminv1.AdminServiceClient { return c.admin }
+
+// Pods is the raw PodService client (logs, exec).
+func (c *Client) Pods() corev1.PodServiceClient { return c.pods }
 
 func checkServers(in []string) ([]string, error) {
 	var out []string
