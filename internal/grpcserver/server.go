@@ -37,6 +37,14 @@ type Server struct {
 
 // New builds a server with the standard interceptor chain and a health service.
 func New(cfg Config) *Server {
+	srv := grpc.NewServer(serverOptions(cfg)...)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	return &Server{Server: srv, Health: hs}
+}
+
+// serverOptions is the interceptor chain and limits every server gets.
+func serverOptions(cfg Config) []grpc.ServerOption {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -67,11 +75,7 @@ func New(cfg Config) *Server {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	}
-	opts = append(opts, cfg.ExtraOptions...)
-	srv := grpc.NewServer(opts...)
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
-	return &Server{Server: srv, Health: hs}
+	return append(opts, cfg.ExtraOptions...)
 }
 
 // Stop drains in-flight calls until ctx ends, then cuts whatever is left
