@@ -126,3 +126,15 @@ func CodeOf(err error) codes.Code {
 	}
 	return codes.Unknown
 }
+
+// ReasonOf returns the ErrorInfo reason a status error carries for domain
+// ("" if none). Services put machine-readable causes there, e.g. the image
+// service's ImageNotFound.
+func ReasonOf(err error, domain string) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == domain {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
