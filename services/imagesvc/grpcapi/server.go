@@ -96,6 +96,18 @@ func (s *Server) Unmount(ctx context.Context, req *imagev1.UnmountRequest) (*ima
 	return &imagev1.UnmountResponse{}, nil
 }
 
+// LookupImage implements ImageService.
+func (s *Server) LookupImage(ctx context.Context, req *imagev1.LookupImageRequest) (*imagev1.LookupImageResponse, error) {
+	if req.GetRef() == "" {
+		return nil, status.Error(codes.InvalidArgument, "ref: required")
+	}
+	img, err := s.svc.Lookup(req.GetRef())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &imagev1.LookupImageResponse{Image: toProto(img)}, nil
+}
+
 // ListImages implements ImageService.
 func (s *Server) ListImages(ctx context.Context, _ *imagev1.ListImagesRequest) (*imagev1.ListImagesResponse, error) {
 	imgs, err := s.svc.List()
@@ -128,6 +140,9 @@ func (s *Server) GetStatus(ctx context.Context, _ *imagev1.GetStatusRequest) (*i
 
 func toProto(img *imagesvc.Image) *imagev1.Image {
 	out := &imagev1.Image{Digest: img.Digest, Refs: img.Refs, DiskUsage: img.DiskUsage}
+	for _, l := range img.Layers {
+		out.Size += l.Size
+	}
 	if !img.LastUsed.IsZero() {
 		out.LastUsed = timestamppb.New(img.LastUsed)
 	}

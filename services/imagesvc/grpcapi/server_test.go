@@ -96,6 +96,10 @@ func TestPullOverGRPCStreamsProgressThenImage(t *testing.T) {
 		t.Fatalf("ListImages = %v, %v", list, err)
 	}
 
+	found, err := client.LookupImage(ctx, &imagev1.LookupImageRequest{Ref: host + "/demo/app:1"})
+	if err != nil || found.GetImage().GetDigest() != got.GetDigest() || found.GetImage().GetSize() == 0 {
+		t.Fatalf("LookupImage = %v, %v", found, err)
+	}
 	missing, err := client.Pull(ctx, &imagev1.PullRequest{Ref: host + "/demo/nope:1"})
 	if err == nil {
 		for err == nil {

@@ -290,15 +290,17 @@ func (x *Progress) GetAttempt() int32 {
 type Image struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Platform manifest digest.
-	Digest        string                 `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
-	Refs          []string               `protobuf:"bytes,2,rep,name=refs,proto3" json:"refs,omitempty"`
-	Entrypoint    []string               `protobuf:"bytes,3,rep,name=entrypoint,proto3" json:"entrypoint,omitempty"`
-	Cmd           []string               `protobuf:"bytes,4,rep,name=cmd,proto3" json:"cmd,omitempty"`
-	Env           []string               `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty"`
-	WorkingDir    string                 `protobuf:"bytes,6,opt,name=working_dir,json=workingDir,proto3" json:"working_dir,omitempty"`
-	User          string                 `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
-	DiskUsage     int64                  `protobuf:"varint,8,opt,name=disk_usage,json=diskUsage,proto3" json:"disk_usage,omitempty"`
-	LastUsed      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	Digest     string                 `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	Refs       []string               `protobuf:"bytes,2,rep,name=refs,proto3" json:"refs,omitempty"`
+	Entrypoint []string               `protobuf:"bytes,3,rep,name=entrypoint,proto3" json:"entrypoint,omitempty"`
+	Cmd        []string               `protobuf:"bytes,4,rep,name=cmd,proto3" json:"cmd,omitempty"`
+	Env        []string               `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty"`
+	WorkingDir string                 `protobuf:"bytes,6,opt,name=working_dir,json=workingDir,proto3" json:"working_dir,omitempty"`
+	User       string                 `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
+	DiskUsage  int64                  `protobuf:"varint,8,opt,name=disk_usage,json=diskUsage,proto3" json:"disk_usage,omitempty"`
+	LastUsed   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	// Compressed size of the layers.
+	Size          int64 `protobuf:"varint,10,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,6 +398,103 @@ func (x *Image) GetLastUsed() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Image) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// LookupImageRequest names a reference or digest.
+type LookupImageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupImageRequest) Reset() {
+	*x = LookupImageRequest{}
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupImageRequest) ProtoMessage() {}
+
+func (x *LookupImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupImageRequest.ProtoReflect.Descriptor instead.
+func (*LookupImageRequest) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LookupImageRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// LookupImageResponse carries the cached image (NotFound if not cached).
+type LookupImageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Image         *Image                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupImageResponse) Reset() {
+	*x = LookupImageResponse{}
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupImageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupImageResponse) ProtoMessage() {}
+
+func (x *LookupImageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupImageResponse.ProtoReflect.Descriptor instead.
+func (*LookupImageResponse) Descriptor() ([]byte, []int) {
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LookupImageResponse) GetImage() *Image {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
 // MountRequest asks for a container root filesystem.
 type MountRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -409,7 +508,7 @@ type MountRequest struct {
 
 func (x *MountRequest) Reset() {
 	*x = MountRequest{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[4]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +520,7 @@ func (x *MountRequest) String() string {
 func (*MountRequest) ProtoMessage() {}
 
 func (x *MountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[4]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +533,7 @@ func (x *MountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MountRequest.ProtoReflect.Descriptor instead.
 func (*MountRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{4}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MountRequest) GetImageDigest() string {
@@ -467,7 +566,7 @@ type MountResponse struct {
 
 func (x *MountResponse) Reset() {
 	*x = MountResponse{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[5]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -479,7 +578,7 @@ func (x *MountResponse) String() string {
 func (*MountResponse) ProtoMessage() {}
 
 func (x *MountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[5]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -492,7 +591,7 @@ func (x *MountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MountResponse.ProtoReflect.Descriptor instead.
 func (*MountResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{5}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{7}
 }
 
 // UnmountRequest releases a container's root filesystem.
@@ -505,7 +604,7 @@ type UnmountRequest struct {
 
 func (x *UnmountRequest) Reset() {
 	*x = UnmountRequest{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[6]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +616,7 @@ func (x *UnmountRequest) String() string {
 func (*UnmountRequest) ProtoMessage() {}
 
 func (x *UnmountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[6]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +629,7 @@ func (x *UnmountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmountRequest.ProtoReflect.Descriptor instead.
 func (*UnmountRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{6}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UnmountRequest) GetContainerId() string {
@@ -549,7 +648,7 @@ type UnmountResponse struct {
 
 func (x *UnmountResponse) Reset() {
 	*x = UnmountResponse{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[7]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +660,7 @@ func (x *UnmountResponse) String() string {
 func (*UnmountResponse) ProtoMessage() {}
 
 func (x *UnmountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[7]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +673,7 @@ func (x *UnmountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmountResponse.ProtoReflect.Descriptor instead.
 func (*UnmountResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{7}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{9}
 }
 
 // ListImagesRequest is empty.
@@ -586,7 +685,7 @@ type ListImagesRequest struct {
 
 func (x *ListImagesRequest) Reset() {
 	*x = ListImagesRequest{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[8]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +697,7 @@ func (x *ListImagesRequest) String() string {
 func (*ListImagesRequest) ProtoMessage() {}
 
 func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[8]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +710,7 @@ func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListImagesRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{8}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{10}
 }
 
 // ListImagesResponse lists the cache.
@@ -624,7 +723,7 @@ type ListImagesResponse struct {
 
 func (x *ListImagesResponse) Reset() {
 	*x = ListImagesResponse{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[9]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +735,7 @@ func (x *ListImagesResponse) String() string {
 func (*ListImagesResponse) ProtoMessage() {}
 
 func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[9]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +748,7 @@ func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListImagesResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{9}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListImagesResponse) GetImages() []*Image {
@@ -669,7 +768,7 @@ type RemoveImageRequest struct {
 
 func (x *RemoveImageRequest) Reset() {
 	*x = RemoveImageRequest{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[10]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +780,7 @@ func (x *RemoveImageRequest) String() string {
 func (*RemoveImageRequest) ProtoMessage() {}
 
 func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[10]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +793,7 @@ func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageRequest.ProtoReflect.Descriptor instead.
 func (*RemoveImageRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{10}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RemoveImageRequest) GetDigest() string {
@@ -713,7 +812,7 @@ type RemoveImageResponse struct {
 
 func (x *RemoveImageResponse) Reset() {
 	*x = RemoveImageResponse{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[11]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +824,7 @@ func (x *RemoveImageResponse) String() string {
 func (*RemoveImageResponse) ProtoMessage() {}
 
 func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[11]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +837,7 @@ func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageResponse.ProtoReflect.Descriptor instead.
 func (*RemoveImageResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{11}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{13}
 }
 
 // GetStatusRequest is empty.
@@ -750,7 +849,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[12]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +861,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[12]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +874,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{12}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{14}
 }
 
 // GetStatusResponse is the cache's disk budget.
@@ -791,7 +890,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[13]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +902,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[13]
+	mi := &file_pacific_internal_image_v1_image_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +915,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{13}
+	return file_pacific_internal_image_v1_image_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetStatusResponse) GetBudgetBytes() int64 {
@@ -873,7 +972,7 @@ const file_pacific_internal_image_v1_image_proto_rawDesc = "" +
 	"\x05total\x18\b \x01(\x03R\x05total\x12\x16\n" +
 	"\x06cached\x18\t \x01(\bR\x06cached\x12\x18\n" +
 	"\aattempt\x18\n" +
-	" \x01(\x05R\aattempt\"\x84\x02\n" +
+	" \x01(\x05R\aattempt\"\x98\x02\n" +
 	"\x05Image\x12\x16\n" +
 	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x12\n" +
 	"\x04refs\x18\x02 \x03(\tR\x04refs\x12\x1e\n" +
@@ -887,7 +986,13 @@ const file_pacific_internal_image_v1_image_proto_rawDesc = "" +
 	"\x04user\x18\a \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
 	"disk_usage\x18\b \x01(\x03R\tdiskUsage\x127\n" +
-	"\tlast_used\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\"l\n" +
+	"\tlast_used\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\x12\x12\n" +
+	"\x04size\x18\n" +
+	" \x01(\x03R\x04size\"&\n" +
+	"\x12LookupImageRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"M\n" +
+	"\x13LookupImageResponse\x126\n" +
+	"\x05image\x18\x01 \x01(\v2 .pacific.internal.image.v1.ImageR\x05image\"l\n" +
 	"\fMountRequest\x12!\n" +
 	"\fimage_digest\x18\x01 \x01(\tR\vimageDigest\x12!\n" +
 	"\fcontainer_id\x18\x02 \x01(\tR\vcontainerId\x12\x16\n" +
@@ -908,11 +1013,12 @@ const file_pacific_internal_image_v1_image_proto_rawDesc = "" +
 	"\n" +
 	"used_bytes\x18\x02 \x01(\x03R\tusedBytes\x12\x1a\n" +
 	"\bexceeded\x18\x03 \x01(\bR\bexceeded\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage2\xe8\x04\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage2\xd6\x05\n" +
 	"\fImageService\x12Y\n" +
 	"\x04Pull\x12&.pacific.internal.image.v1.PullRequest\x1a'.pacific.internal.image.v1.PullResponse0\x01\x12Z\n" +
 	"\x05Mount\x12'.pacific.internal.image.v1.MountRequest\x1a(.pacific.internal.image.v1.MountResponse\x12`\n" +
-	"\aUnmount\x12).pacific.internal.image.v1.UnmountRequest\x1a*.pacific.internal.image.v1.UnmountResponse\x12i\n" +
+	"\aUnmount\x12).pacific.internal.image.v1.UnmountRequest\x1a*.pacific.internal.image.v1.UnmountResponse\x12l\n" +
+	"\vLookupImage\x12-.pacific.internal.image.v1.LookupImageRequest\x1a..pacific.internal.image.v1.LookupImageResponse\x12i\n" +
 	"\n" +
 	"ListImages\x12,.pacific.internal.image.v1.ListImagesRequest\x1a-.pacific.internal.image.v1.ListImagesResponse\x12l\n" +
 	"\vRemoveImage\x12-.pacific.internal.image.v1.RemoveImageRequest\x1a..pacific.internal.image.v1.RemoveImageResponse\x12f\n" +
@@ -930,46 +1036,51 @@ func file_pacific_internal_image_v1_image_proto_rawDescGZIP() []byte {
 	return file_pacific_internal_image_v1_image_proto_rawDescData
 }
 
-var file_pacific_internal_image_v1_image_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_pacific_internal_image_v1_image_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_pacific_internal_image_v1_image_proto_goTypes = []any{
 	(*PullRequest)(nil),           // 0: pacific.internal.image.v1.PullRequest
 	(*PullResponse)(nil),          // 1: pacific.internal.image.v1.PullResponse
 	(*Progress)(nil),              // 2: pacific.internal.image.v1.Progress
 	(*Image)(nil),                 // 3: pacific.internal.image.v1.Image
-	(*MountRequest)(nil),          // 4: pacific.internal.image.v1.MountRequest
-	(*MountResponse)(nil),         // 5: pacific.internal.image.v1.MountResponse
-	(*UnmountRequest)(nil),        // 6: pacific.internal.image.v1.UnmountRequest
-	(*UnmountResponse)(nil),       // 7: pacific.internal.image.v1.UnmountResponse
-	(*ListImagesRequest)(nil),     // 8: pacific.internal.image.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),    // 9: pacific.internal.image.v1.ListImagesResponse
-	(*RemoveImageRequest)(nil),    // 10: pacific.internal.image.v1.RemoveImageRequest
-	(*RemoveImageResponse)(nil),   // 11: pacific.internal.image.v1.RemoveImageResponse
-	(*GetStatusRequest)(nil),      // 12: pacific.internal.image.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),     // 13: pacific.internal.image.v1.GetStatusResponse
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*LookupImageRequest)(nil),    // 4: pacific.internal.image.v1.LookupImageRequest
+	(*LookupImageResponse)(nil),   // 5: pacific.internal.image.v1.LookupImageResponse
+	(*MountRequest)(nil),          // 6: pacific.internal.image.v1.MountRequest
+	(*MountResponse)(nil),         // 7: pacific.internal.image.v1.MountResponse
+	(*UnmountRequest)(nil),        // 8: pacific.internal.image.v1.UnmountRequest
+	(*UnmountResponse)(nil),       // 9: pacific.internal.image.v1.UnmountResponse
+	(*ListImagesRequest)(nil),     // 10: pacific.internal.image.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),    // 11: pacific.internal.image.v1.ListImagesResponse
+	(*RemoveImageRequest)(nil),    // 12: pacific.internal.image.v1.RemoveImageRequest
+	(*RemoveImageResponse)(nil),   // 13: pacific.internal.image.v1.RemoveImageResponse
+	(*GetStatusRequest)(nil),      // 14: pacific.internal.image.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),     // 15: pacific.internal.image.v1.GetStatusResponse
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_pacific_internal_image_v1_image_proto_depIdxs = []int32{
 	2,  // 0: pacific.internal.image.v1.PullResponse.progress:type_name -> pacific.internal.image.v1.Progress
 	3,  // 1: pacific.internal.image.v1.PullResponse.image:type_name -> pacific.internal.image.v1.Image
-	14, // 2: pacific.internal.image.v1.Image.last_used:type_name -> google.protobuf.Timestamp
-	3,  // 3: pacific.internal.image.v1.ListImagesResponse.images:type_name -> pacific.internal.image.v1.Image
-	0,  // 4: pacific.internal.image.v1.ImageService.Pull:input_type -> pacific.internal.image.v1.PullRequest
-	4,  // 5: pacific.internal.image.v1.ImageService.Mount:input_type -> pacific.internal.image.v1.MountRequest
-	6,  // 6: pacific.internal.image.v1.ImageService.Unmount:input_type -> pacific.internal.image.v1.UnmountRequest
-	8,  // 7: pacific.internal.image.v1.ImageService.ListImages:input_type -> pacific.internal.image.v1.ListImagesRequest
-	10, // 8: pacific.internal.image.v1.ImageService.RemoveImage:input_type -> pacific.internal.image.v1.RemoveImageRequest
-	12, // 9: pacific.internal.image.v1.ImageService.GetStatus:input_type -> pacific.internal.image.v1.GetStatusRequest
-	1,  // 10: pacific.internal.image.v1.ImageService.Pull:output_type -> pacific.internal.image.v1.PullResponse
-	5,  // 11: pacific.internal.image.v1.ImageService.Mount:output_type -> pacific.internal.image.v1.MountResponse
-	7,  // 12: pacific.internal.image.v1.ImageService.Unmount:output_type -> pacific.internal.image.v1.UnmountResponse
-	9,  // 13: pacific.internal.image.v1.ImageService.ListImages:output_type -> pacific.internal.image.v1.ListImagesResponse
-	11, // 14: pacific.internal.image.v1.ImageService.RemoveImage:output_type -> pacific.internal.image.v1.RemoveImageResponse
-	13, // 15: pacific.internal.image.v1.ImageService.GetStatus:output_type -> pacific.internal.image.v1.GetStatusResponse
-	10, // [10:16] is the sub-list for method output_type
-	4,  // [4:10] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	16, // 2: pacific.internal.image.v1.Image.last_used:type_name -> google.protobuf.Timestamp
+	3,  // 3: pacific.internal.image.v1.LookupImageResponse.image:type_name -> pacific.internal.image.v1.Image
+	3,  // 4: pacific.internal.image.v1.ListImagesResponse.images:type_name -> pacific.internal.image.v1.Image
+	0,  // 5: pacific.internal.image.v1.ImageService.Pull:input_type -> pacific.internal.image.v1.PullRequest
+	6,  // 6: pacific.internal.image.v1.ImageService.Mount:input_type -> pacific.internal.image.v1.MountRequest
+	8,  // 7: pacific.internal.image.v1.ImageService.Unmount:input_type -> pacific.internal.image.v1.UnmountRequest
+	4,  // 8: pacific.internal.image.v1.ImageService.LookupImage:input_type -> pacific.internal.image.v1.LookupImageRequest
+	10, // 9: pacific.internal.image.v1.ImageService.ListImages:input_type -> pacific.internal.image.v1.ListImagesRequest
+	12, // 10: pacific.internal.image.v1.ImageService.RemoveImage:input_type -> pacific.internal.image.v1.RemoveImageRequest
+	14, // 11: pacific.internal.image.v1.ImageService.GetStatus:input_type -> pacific.internal.image.v1.GetStatusRequest
+	1,  // 12: pacific.internal.image.v1.ImageService.Pull:output_type -> pacific.internal.image.v1.PullResponse
+	7,  // 13: pacific.internal.image.v1.ImageService.Mount:output_type -> pacific.internal.image.v1.MountResponse
+	9,  // 14: pacific.internal.image.v1.ImageService.Unmount:output_type -> pacific.internal.image.v1.UnmountResponse
+	5,  // 15: pacific.internal.image.v1.ImageService.LookupImage:output_type -> pacific.internal.image.v1.LookupImageResponse
+	11, // 16: pacific.internal.image.v1.ImageService.ListImages:output_type -> pacific.internal.image.v1.ListImagesResponse
+	13, // 17: pacific.internal.image.v1.ImageService.RemoveImage:output_type -> pacific.internal.image.v1.RemoveImageResponse
+	15, // 18: pacific.internal.image.v1.ImageService.GetStatus:output_type -> pacific.internal.image.v1.GetStatusResponse
+	12, // [12:19] is the sub-list for method output_type
+	5,  // [5:12] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_pacific_internal_image_v1_image_proto_init() }
@@ -987,7 +1098,7 @@ func file_pacific_internal_image_v1_image_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pacific_internal_image_v1_image_proto_rawDesc), len(file_pacific_internal_image_v1_image_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	ImageService_Pull_FullMethodName        = "/pacific.internal.image.v1.ImageService/Pull"
 	ImageService_Mount_FullMethodName       = "/pacific.internal.image.v1.ImageService/Mount"
 	ImageService_Unmount_FullMethodName     = "/pacific.internal.image.v1.ImageService/Unmount"
+	ImageService_LookupImage_FullMethodName = "/pacific.internal.image.v1.ImageService/LookupImage"
 	ImageService_ListImages_FullMethodName  = "/pacific.internal.image.v1.ImageService/ListImages"
 	ImageService_RemoveImage_FullMethodName = "/pacific.internal.image.v1.ImageService/RemoveImage"
 	ImageService_GetStatus_FullMethodName   = "/pacific.internal.image.v1.ImageService/GetStatus"
@@ -39,6 +40,8 @@ type ImageServiceClient interface {
 	// Mount assembles a container's root filesystem at target (overlayfs).
 	Mount(ctx context.Context, in *MountRequest, opts ...grpc.CallOption) (*MountResponse, error)
 	Unmount(ctx context.Context, in *UnmountRequest, opts ...grpc.CallOption) (*UnmountResponse, error)
+	// LookupImage finds a cached image by reference or digest, offline.
+	LookupImage(ctx context.Context, in *LookupImageRequest, opts ...grpc.CallOption) (*LookupImageResponse, error)
 	ListImages(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (*ListImagesResponse, error)
 	RemoveImage(ctx context.Context, in *RemoveImageRequest, opts ...grpc.CallOption) (*RemoveImageResponse, error)
 	// GetStatus reports the disk budget (for the Host condition).
@@ -92,6 +95,16 @@ func (c *imageServiceClient) Unmount(ctx context.Context, in *UnmountRequest, op
 	return out, nil
 }
 
+func (c *imageServiceClient) LookupImage(ctx context.Context, in *LookupImageRequest, opts ...grpc.CallOption) (*LookupImageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupImageResponse)
+	err := c.cc.Invoke(ctx, ImageService_LookupImage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *imageServiceClient) ListImages(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (*ListImagesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListImagesResponse)
@@ -134,6 +147,8 @@ type ImageServiceServer interface {
 	// Mount assembles a container's root filesystem at target (overlayfs).
 	Mount(context.Context, *MountRequest) (*MountResponse, error)
 	Unmount(context.Context, *UnmountRequest) (*UnmountResponse, error)
+	// LookupImage finds a cached image by reference or digest, offline.
+	LookupImage(context.Context, *LookupImageRequest) (*LookupImageResponse, error)
 	ListImages(context.Context, *ListImagesRequest) (*ListImagesResponse, error)
 	RemoveImage(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error)
 	// GetStatus reports the disk budget (for the Host condition).
@@ -156,6 +171,9 @@ func (UnimplementedImageServiceServer) Mount(context.Context, *MountRequest) (*M
 }
 func (UnimplementedImageServiceServer) Unmount(context.Context, *UnmountRequest) (*UnmountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Unmount not implemented")
+}
+func (UnimplementedImageServiceServer) LookupImage(context.Context, *LookupImageRequest) (*LookupImageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupImage not implemented")
 }
 func (UnimplementedImageServiceServer) ListImages(context.Context, *ListImagesRequest) (*ListImagesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListImages not implemented")
@@ -234,6 +252,24 @@ func _ImageService_Unmount_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ImageService_LookupImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupImageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).LookupImage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_LookupImage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).LookupImage(ctx, req.(*LookupImageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ImageService_ListImages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListImagesRequest)
 	if err := dec(in); err != nil {
@@ -302,6 +338,10 @@ var ImageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Unmount",
 			Handler:    _ImageService_Unmount_Handler,
+		},
+		{
+			MethodName: "LookupImage",
+			Handler:    _ImageService_LookupImage_Handler,
 		},
 		{
 			MethodName: "ListImages",
