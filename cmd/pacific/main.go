@@ -8,5 +8,8 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == shimCommand {
+		os.Exit(runShim(os.Args[2:]))
+	}
 	os.Exit(run(context.Background(), os.Args[1:]))
 }

@@ -1,0 +1,78 @@
+package runc
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// StateDir holds everything the runtime keeps (see the package doc).
+	// Required; must be on a local filesystem.
+	StateDir string
+	// RuncPath is the runc binary (default: "runc" from PATH).
+	RuncPath string
+	// ShimPath and ShimArgs start a shim: the runtime runs
+	// ShimPath ShimArgs... <shim flags>, and that process must call
+	// shim.Main(<shim flags>). Default: this executable with "shim".
+	ShimPath string
+	ShimArgs []string
+	// ShimEnv is added to the shim's environment.
+	ShimEnv []string
+	// CgroupParent is the parent cgroup of all sandboxes (default "/pacific").
+	CgroupParent string
+	// LogMaxBytes and LogMaxFiles bound each container's log (default
+	// 10 MiB × 3 files).
+	LogMaxBytes int64
+	LogMaxFiles int
+	// DefaultPidsLimit applies to containers whose spec has none (default
+	// 4096; negative: unlimited).
+	DefaultPidsLimit int64
+	// NoSeccomp disables the default seccomp profile (for a runc built
+	// without seccomp support). Default false.
+	NoSeccomp bool
+	Logger    *slog.Logger
+}
+
+func (o *Options) setDefaults() error {
+	if o.StateDir == "" {
+		return errors.New("runc runtime: StateDir is required")
+	}
+	abs, err := filepath.Abs(o.StateDir)
+	if err != nil {
+		return err
+	}
+	o.StateDir = abs
+	if o.RuncPath == "" {
+		o.RuncPath = "runc"
+	}
+	if o.ShimPath == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.ShimPath = exe
+		if o.ShimArgs == nil {
+			o.ShimArgs = []string{"shim"}
+		}
+	}
+	if o.CgroupParent == "" {
+		o.CgroupParent = "/pacific"
+	}
+	o.CgroupParent = filepath.Clean("/" + o.CgroupParent)
+	if o.LogMaxBytes <= 0 {
+		o.LogMaxBytes = 10 << 20
+	}
+	if o.LogMaxFiles <= 0 {
+		o.LogMaxFiles = 3
+	}
+	if o.DefaultPidsLimit == 0 {
+		o.DefaultPidsLimit = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}

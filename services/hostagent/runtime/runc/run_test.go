@@ -1,0 +1,123 @@
+package runc
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpacific/pacific/services/hostagent/runtime"
+)
+
+func TestRunToCompletion(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	start := time.Now()
+	e.run(e.spec("ok", "sh", "-c", "echo hello; echo oops >&2"))
+	s3 := e.spec("three", "sh", "-c", "echo bye; exit 3")
+	s3.ReadonlyRootfs = true
+	e.run(s3)
+
+	st := e.wait("ok")
+	if st.ExitCode != 0 || st.Reason != runtime.ReasonCompleted || st.OOMKilled {
+		t.Fatalf("ok: exit %+v", st)
+	}
+	if st.FinishedAt.Before(start) {
+		t.Fatalf("FinishedAt %v before start %v", st.FinishedAt, start)
+	}
+	st = e.wait("three")
+	if st.ExitCode != 3 || st.Reason != runtime.ReasonError {
+		t.Fatalf("three: exit %+v", st)
+	}
+	cs, err := e.rt.ContainerStatus(e.ctx(), "three")
+	if err != nil || cs.State != runtime.StateExited || cs.Exit == nil || cs.Exit.ExitCode != 3 {
+		t.Fatalf("status = %+v, %v", cs, err)
+	}
+
+	got := e.logs(runtime.LogOptions{ContainerID: "ok", Tail: -1})
+	if !slices.Equal(got, []string{"stdout hello", "stderr oops"}) && !slices.Equal(got, []string{"stderr oops", "stdout hello"}) {
+		t.Fatalf("logs = %q", got)
+	}
+	// The file itself is in CRI format with RFC3339Nano timestamps.
+	data, err := os.ReadFile(cs.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z stdout F bye$`).Match(data) {
+		t.Fatalf("log file not in CRI format: %q", data)
+	}
+	if want := filepath.Join(e.opts.StateDir, "logs", "_", "three", "0.log"); cs.LogPath != want {
+		t.Fatalf("log path %s, want %s", cs.LogPath, want)
+	}
+}
+
+func TestBadCommandFailsCleanly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := e.ctx()
+	_, err := e.rt.CreateContainer(ctx, e.spec("bad", "/no/such/binary"))
+	if err == nil {
+		err = e.rt.StartContainer(ctx, "bad")
+	}
+	if !errors.Is(err, runtime.ErrStartFailed) {
+		t.Fatalf("err = %v, want ErrStartFailed", err)
+	}
+	if !strings.Contains(err.Error(), "no/such/binary") {
+		t.Fatalf("error does not name the command: %v", err)
+	}
+	t.Logf("bad command: %v", err)
+	if err := e.rt.RemoveContainer(ctx, "bad"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(e.rt.bundleDir("bad")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("bundle left behind: %v", err)
+	}
+	if states, err := e.rt.cli.list(ctx); err != nil || len(states) != 0 {
+		t.Fatalf("runc still has %v (%v)", states, err)
+	}
+}
+
+func TestCreateErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := e.ctx()
+	s := e.spec("dup", "sleep", "60")
+	if _, err := e.rt.CreateContainer(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rt.CreateContainer(ctx, s); !errors.Is(err, runtime.ErrAlreadyExists) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	s = e.spec("orphan", "true")
+	s.SandboxID = "nopod"
+	if _, err := e.rt.CreateContainer(ctx, s); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("missing sandbox: %v", err)
+	}
+	s = e.spec("norootfs", "true")
+	s.Rootfs = "/does/not/exist"
+	if _, err := e.rt.CreateContainer(ctx, s); !errors.Is(err, runtime.ErrInvalidSpec) {
+		t.Fatalf("missing rootfs: %v", err)
+	}
+	// A create whose context is already over leaves nothing behind.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.rt.CreateContainer(cctx, e.spec("late", "true")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled create: %v", err)
+	}
+	if _, err := os.Stat(e.rt.bundleDir("late")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("bundle of cancelled create left: %v", err)
+	}
+	if _, err := e.rt.ContainerStatus(ctx, "late"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("cancelled create still listed: %v", err)
+	}
+	// Removing a created (never started) container does not wait for a grace period.
+	t0 := time.Now()
+	if _, err := e.rt.StopContainer(ctx, "dup", 10*time.Second); err != nil || time.Since(t0) > 5*time.Second {
+		t.Fatalf("stop of created container: %v after %v", err, time.Since(t0))
+	}
+}

@@ -1,0 +1,23 @@
+// Package shim is the per-container supervisor of the runc runtime.
+//
+// The host agent starts one shim per container (the agent binary re-executed
+// as `pacific shim ...`; cmd/pacific calls Main) in its own session, so the
+// shim outlives agent restarts. The shim:
+//
+//  1. becomes a child subreaper (PR_SET_CHILD_SUBREAPER);
+//  2. runs `runc create` with pipes (or a console socket for TTY) as the
+//     container's stdio; when runc create exits, the container's init process
+//     is re-parented to the shim;
+//  3. reports {"pid": N} (or {"error": "..."}) on the sync pipe (fd 3) to the
+//     agent and closes it; the agent then runs `runc start` itself;
+//  4. copies stdout/stderr into the container's CRI log file with rotation
+//     (logs keep flowing while the agent is down);
+//  5. reaps the init process with wait4, reads the cgroup's OOM-kill counter
+//     and writes the exit status atomically to the exit file (Exit), then
+//     exits.
+//
+// The agent learns the exit by reaping the shim (its child) or, for a shim it
+// re-adopted after a restart, by polling a pidfd of the shim, then reads the
+// exit file. The shim never deletes the container: the agent runs
+// `runc delete` when it removes it.
+package shim

@@ -1,0 +1,128 @@
+package shim
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Config is what the agent tells a shim on its command line.
+type Config struct {
+	ID          string // container ID
+	Bundle      string // bundle dir (config.json); also holds the shim's files
+	Runc        string // runc binary
+	RuncRoot    string // runc --root
+	LogPath     string // container log (CRI format)
+	LogMaxBytes int64
+	LogMaxFiles int
+	TTY         bool
+	CgroupsPath string // for the OOM counter
+}
+
+// Files in the bundle dir.
+const (
+	PidFile  = "init.pid"
+	ExitFile = "exit.json"
+	RuncLog  = "runc.log"
+	ShimLog  = "shim.log"
+)
+
+// SyncFD is the fd of the sync pipe in the shim.
+const SyncFD = 3
+
+// Args renders c as command-line arguments for Main.
+func (c Config) Args() []string {
+	a := []string{
+		"--id", c.ID, "--bundle", c.Bundle, "--runc", c.Runc, "--runc-root", c.RuncRoot,
+		"--log-path", c.LogPath,
+		"--log-max-bytes", strconv.FormatInt(c.LogMaxBytes, 10),
+		"--log-max-files", strconv.Itoa(c.LogMaxFiles),
+		"--cgroups-path", c.CgroupsPath,
+	}
+	if c.TTY {
+		a = append(a, "--tty")
+	}
+	return a
+}
+
+func parseArgs(args []string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("shim", flag.ContinueOnError)
+	fs.StringVar(&c.ID, "id", "", "container ID")
+	fs.StringVar(&c.Bundle, "bundle", "", "bundle directory")
+	fs.StringVar(&c.Runc, "runc", "runc", "runc binary")
+	fs.StringVar(&c.RuncRoot, "runc-root", "", "runc state root")
+	fs.StringVar(&c.LogPath, "log-path", "", "container log file")
+	fs.Int64Var(&c.LogMaxBytes, "log-max-bytes", 0, "log file size before rotation")
+	fs.IntVar(&c.LogMaxFiles, "log-max-files", 0, "log files kept")
+	fs.BoolVar(&c.TTY, "tty", false, "container has a terminal")
+	fs.StringVar(&c.CgroupsPath, "cgroups-path", "", "container cgroup path")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.ID == "" || c.Bundle == "" || c.RuncRoot == "" || c.LogPath == "" {
+		return c, fmt.Errorf("shim: --id, --bundle, --runc-root and --log-path are required")
+	}
+	return c, nil
+}
+
+// Ready is the message a shim writes on the sync pipe once `runc create`
+// has returned.
+type Ready struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Exit is the exit status a shim records for its container.
+type Exit struct {
+	Pid        int       `json:"pid"`
+	ExitCode   int       `json:"exitCode"`
+	Signal     int       `json:"signal,omitempty"`
+	OOMKilled  bool      `json:"oomKilled,omitempty"`
+	FinishedAt time.Time `json:"finishedAt"`
+}
+
+// ReadExit reads the exit file of the container whose bundle is dir.
+// It returns an error wrapping os.ErrNotExist while the container runs.
+func ReadExit(bundle string) (Exit, error) {
+	var e Exit
+	data, err := os.ReadFile(filepath.Join(bundle, ExitFile))
+	if err != nil {
+		return e, err
+	}
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, fmt.Errorf("parse exit file: %w", err)
+	}
+	return e, nil
+}
+
+func writeExit(bundle string, e Exit) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(bundle, ExitFile+".tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("write exit file: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write exit file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync exit file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write exit file: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(bundle, ExitFile)); err != nil {
+		return fmt.Errorf("write exit file: %w", err)
+	}
+	return nil
+}
