@@ -106,6 +106,9 @@ func cell(v any, found bool, typ string, now time.Time) string {
 		}
 		return strconv.FormatInt(total, 10)
 	}
+	if (!found || v == nil) && typ == "boolean" {
+		return "false" // protojson omits false
+	}
 	if !found || v == nil {
 		return "<none>"
 	}

@@ -136,6 +136,7 @@ func TestLookupAndCell(t *testing.T) {
 		{".status.containerStatuses[*].ready", "ready", "1/2"},
 		{".status.containerStatuses[*].restartCount", "sum", "3"},
 		{".status.noStatuses[*].ready", "ready", "0/0"},
+		{".spec.unschedulable", "boolean", "false"},
 	} {
 		v, ok := lookup(obj, tc.path)
 		if got := cell(v, ok, tc.typ, now); got != tc.want {
