@@ -7,4 +7,6 @@ mkdir -p bin
 echo "building bin/pacific and bin/pacctl ..." >&2
 go build -o bin/pacific ./cmd/pacific
 go build -o bin/pacctl ./cmd/pacctl
+hack/install-runc.sh >&2 || echo "runc could not be installed: pacific dev will run without a local host" >&2
+export PATH="$PWD/.bin:$PATH"
 exec bin/pacific dev --data-dir "${PACIFIC_DATA_DIR:-$PWD/.pacific-dev}" "$@"

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,8 +23,11 @@ import (
 )
 
 type devOptions struct {
-	dataDir string
-	listen  string
+	dataDir  string
+	listen   string
+	runcPath string
+	hostName string
+	registry string
 }
 
 func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -51,6 +55,10 @@ server, one API server replica and the controllers. Data survives restarts in
 	home, _ := os.UserHomeDir()
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", filepath.Join(home, ".pacific", "dev"), "directory for all state; reuse it to keep your objects")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7443", "loopback address for the API")
+	cmd.Flags().StringVar(&o.runcPath, "runc", "runc", "runc binary for the local host's pods (./hack/install-runc.sh builds one into .bin)")
+	cmd.Flags().StringVar(&o.registry, "registry", "", "also serve an OCI registry on this loopback address, seeded with busybox:1 from the host's static busybox (e.g. 127.0.0.1:5000)")
+	hostName, _ := os.Hostname()
+	cmd.Flags().StringVar(&o.hostName, "host-name", strings.ToLower(hostName), "name of the local Host object")
 	return cmd
 }
 
@@ -93,6 +101,13 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 			logger.Warn("NATS shutdown", "err", err)
 		}
 	}()
+	if o.registry != "" {
+		reg, err := startDevRegistry(ctx, o.registry, filepath.Join(o.dataDir, "registry"), logger)
+		if err != nil {
+			return err
+		}
+		defer reg.Close(context.WithoutCancel(ctx))
+	}
 	api, err := apiserver.New(ctx, apiserver.Config{
 		ID:        "dev",
 		DataDir:   filepath.Join(o.dataDir, "apiserver"),
@@ -122,12 +137,21 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	}
 	defer c.Close()
 	ctrl := controllers.New(controllers.Config{Resources: c.Resources(), Discovery: c.Discovery(), Logger: logger})
+	podsLine := "local host " + o.hostName + " runs pods with runc"
+	var local *node
+	if reason := nodeUnavailable(o.runcPath); reason != "" {
+		podsLine = "NO local host: " + reason + "; pods stay Pending"
+	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: c, logger: logger}); err != nil {
+		api.Close()
+		return err
+	}
 
 	fmt.Fprintf(stdout, `Pacific dev is running.
   API:        %s
   NATS:       %s
   Data:       %s
   Client config: %s
+  Pods:       %s
 
 Try:
   export PACCTL_CONFIG=%s
@@ -135,7 +159,7 @@ Try:
   pacctl get namespaces -w
 
 Press Ctrl-C to stop (twice to stop at once).
-`, api.Addr(), natsSrv.ClientURL(), o.dataDir, configPath, configPath)
+`, api.Addr(), natsSrv.ClientURL(), o.dataDir, configPath, podsLine, configPath)
 
 	var wg sync.WaitGroup
 	ctrlCtx, stopCtrl := context.WithCancel(ctx)
@@ -144,6 +168,15 @@ Press Ctrl-C to stop (twice to stop at once).
 		defer wg.Done()
 		_ = ctrl.Run(ctrlCtx)
 	}()
+	if local != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := local.run(ctrlCtx); err != nil {
+				logger.Error("local host stopped", "err", err)
+			}
+		}()
+	}
 	err = api.Run(ctx)
 	stopCtrl()
 	wg.Wait()

@@ -91,10 +91,10 @@ func freeAddr(t *testing.T) string {
 }
 
 // startDev runs `pacific dev` and waits until it serves.
-func startDev(t *testing.T, bins binaries, dataDir, listen string) *devProcess {
+func startDev(t *testing.T, bins binaries, dataDir, listen string, extra ...string) *devProcess {
 	t.Helper()
 	p := &devProcess{out: &syncBuffer{}, done: make(chan error, 1), config: filepath.Join(dataDir, "pacctl.yaml")}
-	p.cmd = exec.Command(bins.pacific, "dev", "--data-dir", dataDir, "--listen", listen)
+	p.cmd = exec.Command(bins.pacific, append([]string{"dev", "--data-dir", dataDir, "--listen", listen}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,185 @@
+package hostagent
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/sdk/client"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+)
+
+// podSource lists and watches all pods and enqueues those bound to this
+// host (filtering client-side), plus, on every (re)list, the pods of local
+// sandboxes: a pod deleted while the agent was down is then seen as gone
+// and cleaned up. It relists every Resync and whenever the watch ends.
+func (a *Agent) podSource(ctx context.Context, enqueue func(controller.Request)) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := a.listAndWatch(ctx, enqueue)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		a.log.Debug("pod list/watch ended; relisting", "err", err, "backoff", backoff)
+		if !sleepCtx(ctx, backoff) {
+			return nil
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+	return nil
+}
+
+var errResync = errors.New("resync period elapsed")
+
+func (a *Agent) listAndWatch(ctx context.Context, enqueue func(controller.Request)) error {
+	a.enqueueLocal(ctx, enqueue)
+	// Only pods bound here: nodeName never changes once set, and a deleted
+	// pod still matches, so nothing of ours is missed.
+	sel := "spec.nodeName=" + a.cfg.HostName
+	pods, rev, err := a.pods.ListAll(ctx, client.ListOptions{FieldSelector: sel})
+	if err != nil {
+		return err
+	}
+	seen := map[controller.Request]*corev1.Pod{}
+	for _, p := range pods {
+		if a.mine(p) {
+			enqueue(keyOf(p))
+		}
+		if p.GetSpec().GetNodeName() == a.cfg.HostName {
+			seen[keyOf(p)] = p
+		}
+	}
+	a.mu.Lock()
+	a.seen = seen
+	a.mu.Unlock()
+	wctx, cancel := context.WithTimeoutCause(ctx, a.cfg.Resync, errResync)
+	defer cancel()
+	w, err := a.pods.Watch(wctx, client.WatchOptions{FieldSelector: sel, ResourceVersion: rev})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for ev := range w.Events() {
+		if ev.Type == corev1.EventType_EVENT_TYPE_BOOKMARK {
+			continue
+		}
+		a.remember(ev)
+		if a.mine(ev.Object) {
+			enqueue(keyOf(ev.Object))
+		}
+	}
+	if context.Cause(wctx) == errResync {
+		return nil
+	}
+	return w.Err()
+}
+
+// remember keeps the latest version of pods bound here.
+func (a *Agent) remember(ev client.Event[*corev1.Pod]) {
+	key := keyOf(ev.Object)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ev.Type == corev1.EventType_EVENT_TYPE_DELETED || ev.Object.GetSpec().GetNodeName() != a.cfg.HostName {
+		delete(a.seen, key)
+		return
+	}
+	a.seen[key] = ev.Object
+}
+
+// lastSeen returns the latest version of pod key the watch delivered.
+func (a *Agent) lastSeen(key controller.Request) (*corev1.Pod, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.seen[key]
+	return p, ok
+}
+
+// mine reports whether the agent must look at pod: it is bound here, or
+// the agent has state for it.
+func (a *Agent) mine(pod *corev1.Pod) bool {
+	if pod.GetSpec().GetNodeName() == a.cfg.HostName {
+		return true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.recs[pod.GetMetadata().GetUid()]
+	return ok
+}
+
+// enqueueLocal enqueues the pods the runtime has sandboxes for.
+func (a *Agent) enqueueLocal(ctx context.Context, enqueue func(controller.Request)) {
+	sbs, err := a.rt.ListSandboxes(ctx)
+	if err != nil {
+		a.log.Warn("list sandboxes", "err", err)
+		return
+	}
+	for _, sb := range sbs {
+		if key, ok := podKeyOf(sb.Labels); ok {
+			enqueue(key)
+		}
+	}
+}
+
+func keyOf(pod *corev1.Pod) controller.Request {
+	md := pod.GetMetadata()
+	return controller.Request{Namespace: md.GetNamespace(), Name: md.GetName()}
+}
+
+// kicker is a controller.Source fed from inside the agent: container exits,
+// probe results, finished pulls and stops enqueue their pod through it. It
+// never blocks and de-duplicates keys until the source picks them up.
+type kicker struct {
+	mu      sync.Mutex
+	pending map[controller.Request]bool
+	ready   chan struct{}
+}
+
+func newKicker() *kicker {
+	return &kicker{pending: map[controller.Request]bool{}, ready: make(chan struct{}, 1)}
+}
+
+// kick asks for key to be reconciled.
+func (k *kicker) kick(key controller.Request) {
+	k.mu.Lock()
+	k.pending[key] = true
+	k.mu.Unlock()
+	select {
+	case k.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (k *kicker) source(ctx context.Context, enqueue func(controller.Request)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-k.ready:
+		}
+		k.mu.Lock()
+		keys := k.pending
+		k.pending = map[controller.Request]bool{}
+		k.mu.Unlock()
+		for key := range keys {
+			enqueue(key)
+		}
+	}
+}
+
+// sleepCtx waits d or until ctx ends; false if ctx ended.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

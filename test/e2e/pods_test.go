@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// requirePodHost skips without root or runc, except in CI where the
+// container tests must run.
+func requirePodHost(t *testing.T) string {
+	t.Helper()
+	runc := filepath.Join("..", "..", ".bin", "runc")
+	if p, err := filepath.Abs(runc); err == nil {
+		runc = p
+	}
+	var missing string
+	switch {
+	case os.Geteuid() != 0:
+		missing = "root"
+	case !isExecutable(runc):
+		if p, err := exec.LookPath("runc"); err == nil {
+			return p
+		}
+		missing = "runc (./hack/install-runc.sh)"
+	}
+	if missing == "" {
+		if _, err := os.Stat("/bin/busybox"); err != nil {
+			missing = "busybox-static"
+		}
+	}
+	if missing != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pod e2e needs %s and CI=true", missing)
+		}
+		t.Skipf("pod e2e needs %s", missing)
+	}
+	return runc
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+type podView struct {
+	Spec struct {
+		NodeName string `json:"nodeName"`
+	} `json:"spec"`
+	Status struct {
+		Phase      string `json:"phase"`
+		Conditions []struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		} `json:"conditions"`
+		ContainerStatuses []struct {
+			Ready        bool  `json:"ready"`
+			RestartCount int32 `json:"restartCount"`
+			State        struct {
+				Running    *struct{} `json:"running"`
+				Terminated *struct {
+					ExitCode int32  `json:"exitCode"`
+					Reason   string `json:"reason"`
+				} `json:"terminated"`
+			} `json:"state"`
+		} `json:"containerStatuses"`
+	} `json:"status"`
+}
+
+func (p podView) condition(t string) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == t {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+func TestDevRunsPods(t *testing.T) {
+	runc := requirePodHost(t)
+	bins := build(t)
+	dataDir := t.TempDir()
+	listen, registry := freeAddr(t), freeAddr(t)
+	dev := startDev(t, bins, dataDir, listen, "--registry", registry, "--host-name", "e2e-host", "--runc", runc)
+	cfg := "--config=" + dev.config
+	run := func(stdin string, args ...string) result { return pacctl(t, bins, nil, stdin, append([]string{cfg}, args...)...) }
+	if r := run("", "apply", "-f", "../../examples/namespace.yaml"); r.code != 0 {
+		t.Fatalf("namespace: %q", r.stderr)
+	}
+	// The readiness probe reads a file the test creates with exec; the
+	// liveness probe fails once /tmp/die exists.
+	manifest := fmt.Sprintf(`apiVersion: core.pacific.dev/v1
+kind: Pod
+metadata: {name: web, namespace: demo}
+spec:
+  nodeName: e2e-host
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: %s/busybox:1
+    command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]
+    resources: {requests: {cpu: 100m, memory: 32Mi}, limits: {memory: 64Mi}}
+    readinessProbe: {exec: {command: ["cat", "/tmp/ready"]}, periodSeconds: 1}
+    livenessProbe: {exec: {command: ["sh", "-c", "test ! -e /tmp/die"]}, periodSeconds: 1, failureThreshold: 1}
+`, registry)
+	if r := run(manifest, "apply", "-f", "-"); r.code != 0 {
+		t.Fatalf("apply pod: %q", r.stderr)
+	}
+	get := func() podView {
+		r := run("", "get", "pod", "web", "-n", "demo", "-o", "json")
+		var p podView
+		if r.code == 0 {
+			json.Unmarshal([]byte(r.stdout), &p)
+		}
+		return p
+	}
+	var pod podView
+	poll(t, 60*time.Second, func() (bool, string) {
+		pod = get()
+		return pod.Status.Phase == "Running", fmt.Sprintf("%+v", pod.Status)
+	})
+	if pod.condition("Ready") != "False" {
+		t.Fatalf("Ready before the readiness file exists: %+v", pod.Status)
+	}
+
+	// logs shows the container's output.
+	poll(t, 30*time.Second, func() (bool, string) {
+		r := run("", "logs", "web", "-n", "demo", "--tail", "5")
+		return r.code == 0 && strings.Contains(r.stdout, "tick"), r.stdout + r.stderr
+	})
+	// exec runs a command; its exit code comes back.
+	r := run("", "exec", "web", "-n", "demo", "--", "sh", "-c", "touch /tmp/ready; exit 4")
+	if r.code != 4 {
+		t.Fatalf("exec exit code %d (stderr %q)", r.code, r.stderr)
+	}
+	// readiness flips.
+	poll(t, 30*time.Second, func() (bool, string) {
+		pod = get()
+		return pod.condition("Ready") == "True", fmt.Sprintf("%+v", pod.Status)
+	})
+	// liveness failure restarts the container.
+	if r := run("", "exec", "web", "-n", "demo", "--", "touch", "/tmp/die"); r.code != 0 {
+		t.Fatalf("exec touch: %d %q", r.code, r.stderr)
+	}
+	poll(t, 60*time.Second, func() (bool, string) {
+		pod = get()
+		return len(pod.Status.ContainerStatuses) == 1 && pod.Status.ContainerStatuses[0].RestartCount >= 1, fmt.Sprintf("%+v", pod.Status)
+	})
+	// exec into a pod that is not running anywhere is refused.
+	if r := run("", "exec", "nope", "-n", "demo", "--", "true"); r.code == 0 {
+		t.Fatal("exec into a missing pod succeeded")
+	}
+	// delete cleans up.
+	if r := run("", "delete", "pod", "web", "-n", "demo"); r.code != 0 {
+		t.Fatalf("delete: %q", r.stderr)
+	}
+	poll(t, 60*time.Second, func() (bool, string) {
+		r := run("", "get", "pod", "web", "-n", "demo")
+		return r.code != 0 && strings.Contains(r.stderr, "not found"), r.stdout
+	})
+	entries, _ := os.ReadDir(filepath.Join(dataDir, "runtime", "sandboxes"))
+	if len(entries) != 0 {
+		t.Fatalf("sandboxes left after delete: %d", len(entries))
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mounts), dataDir) {
+		t.Fatalf("mounts left under %s", dataDir)
+	}
+	dev.stop(t)
+}
