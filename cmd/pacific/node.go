@@ -95,7 +95,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	}
 	n.agent, err = hostagent.New(hostagent.Config{
 		AgentAddress: n.agentLis.Addr().String(),
-		Client: cfg.api, HostName: cfg.hostName, Runtime: n.runtime,
+		Client:       cfg.api, HostName: cfg.hostName, Runtime: n.runtime,
 		Images: imageclient.New(imagev1.NewImageServiceClient(n.conn)), StateDir: filepath.Join(cfg.dataDir, "agent"),
 		Logger: cfg.logger,
 	})

@@ -88,7 +88,9 @@ func TestDevRunsPods(t *testing.T) {
 	listen, registry := freeAddr(t), freeAddr(t)
 	dev := startDev(t, bins, dataDir, listen, "--registry", registry, "--host-name", "e2e-host", "--runc", runc)
 	cfg := "--config=" + dev.config
-	run := func(stdin string, args ...string) result { return pacctl(t, bins, nil, stdin, append([]string{cfg}, args...)...) }
+	run := func(stdin string, args ...string) result {
+		return pacctl(t, bins, nil, stdin, append([]string{cfg}, args...)...)
+	}
 	if r := run("", "apply", "-f", "../../examples/namespace.yaml"); r.code != 0 {
 		t.Fatalf("namespace: %q", r.stderr)
 	}
