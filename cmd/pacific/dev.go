@@ -10,8 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,8 +57,7 @@ server, one API server replica and the controllers. Data survives restarts in
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7443", "loopback address for the API")
 	cmd.Flags().StringVar(&o.runcPath, "runc", "runc", "runc binary for the local host's pods (./hack/install-runc.sh builds one into .bin)")
 	cmd.Flags().StringVar(&o.registry, "registry", "", "also serve an OCI registry on this loopback address, seeded with busybox:1 from the host's static busybox (e.g. 127.0.0.1:5000)")
-	hostName, _ := os.Hostname()
-	cmd.Flags().StringVar(&o.hostName, "host-name", strings.ToLower(hostName), "name of the local Host object")
+	cmd.Flags().StringVar(&o.hostName, "host-name", "local", "name of the local Host object (pods bind to it with spec.nodeName)")
 	return cmd
 }
 
@@ -103,10 +102,16 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	}()
 	if o.registry != "" {
 		reg, err := startDevRegistry(ctx, o.registry, filepath.Join(o.dataDir, "registry"), logger)
-		if err != nil {
+		switch {
+		case errors.Is(err, syscall.EADDRINUSE):
+			// Something already serves there (often a registry the user
+			// runs); use it as it is.
+			logger.Warn("--registry address in use; not starting one (pods will pull from whatever serves there)", "addr", o.registry)
+		case err != nil:
 			return err
+		default:
+			defer reg.Close(context.WithoutCancel(ctx))
 		}
-		defer reg.Close(context.WithoutCancel(ctx))
 	}
 	api, err := apiserver.New(ctx, apiserver.Config{
 		ID:        "dev",
