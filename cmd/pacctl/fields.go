@@ -86,6 +86,8 @@ func lookup(v any, path string) (any, bool) {
 // ready/total, "sum" for the total of a list of numbers).
 func cell(v any, found bool, typ string, now time.Time) string {
 	switch typ {
+	case "podstatus":
+		return podStatus(v)
 	case "ready":
 		list, _ := v.([]any)
 		ready := 0
@@ -151,4 +153,31 @@ func compactJSON(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// podStatus is kubectl's STATUS for a pod: Terminating, else the first
+// container's waiting or terminated reason (ContainerCreating,
+// ImagePullBackOff, CrashLoopBackOff, OOMKilled...), else the phase.
+func podStatus(v any) string {
+	obj, _ := v.(map[string]any)
+	if _, deleting := lookup(obj, ".metadata.deletionTimestamp"); deleting {
+		return "Terminating"
+	}
+	statuses, _ := lookup(obj, ".status.containerStatuses")
+	list, _ := statuses.([]any)
+	for _, cs := range list {
+		if r, ok := lookup(cs, ".state.waiting.reason"); ok && scalar(r) != "" {
+			return scalar(r)
+		}
+	}
+	phase, _ := lookup(obj, ".status.phase")
+	for _, cs := range list {
+		if r, ok := lookup(cs, ".state.terminated.reason"); ok && scalar(r) != "" && scalar(phase) != "Succeeded" {
+			return scalar(r)
+		}
+	}
+	if phase == nil {
+		return "Pending"
+	}
+	return scalar(phase)
 }

@@ -184,3 +184,25 @@ func TestTitle(t *testing.T) {
 		}
 	}
 }
+
+func TestPodStatusColumn(t *testing.T) {
+	for _, tc := range []struct{ js, want string }{
+		{`{"status":{"phase":"Pending","containerStatuses":[{"state":{"waiting":{"reason":"ContainerCreating","message":"pulling 1/2 layers"}}}]}}`, "ContainerCreating"},
+		{`{"status":{"phase":"Running","containerStatuses":[{"state":{"running":{}}},{"state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}}`, "CrashLoopBackOff"},
+		{`{"status":{"phase":"Failed","containerStatuses":[{"state":{"terminated":{"reason":"OOMKilled"}}}]}}`, "OOMKilled"},
+		{`{"status":{"phase":"Succeeded","containerStatuses":[{"state":{"terminated":{"reason":"Completed"}}}]}}`, "Succeeded"},
+		{`{"metadata":{"deletionTimestamp":"2025-01-01T00:00:00Z"},"status":{"phase":"Running"}}`, "Terminating"},
+		{`{"status":{"phase":"Running"}}`, "Running"},
+	} {
+		var obj map[string]any
+		dec := json.NewDecoder(strings.NewReader(tc.js))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := lookup(obj, ".")
+		if got := cell(v, ok, "podstatus", time.Now()); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.js, got, tc.want)
+		}
+	}
+}

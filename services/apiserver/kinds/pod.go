@@ -39,11 +39,13 @@ func podKind() *registry.Kind {
 		ValidateUpdate: validatePodUpdate,
 		PrinterColumns: []*corev1.PrinterColumn{
 			column("Ready", ".status.containerStatuses[*].ready", "ready"),
-			column("Status", ".status.phase", "string"),
+			column("Status", ".", "podstatus"),
 			column("Restarts", ".status.containerStatuses[*].restartCount", "sum"),
 			ageColumn(),
 			wideColumn("IP", ".status.podIP", "string"),
 			wideColumn("Host", ".spec.nodeName", "string"),
+			// Live progress of image pulls and why a container waits.
+			wideColumn("Message", ".status.containerStatuses[*].state.waiting.message", "string"),
 		},
 	}
 }
