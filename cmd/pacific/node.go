@@ -31,6 +31,11 @@ type nodeConfig struct {
 	runcPath string
 	api      *client.Client
 	logger   *slog.Logger
+	// agentListen is where HostAgentService listens (default 127.0.0.1:0).
+	agentListen string
+	// imageService is the address of a separately run image service; empty
+	// runs one in-process on loopback.
+	imageService string
 }
 
 // nodeUnavailable says why this machine cannot run pods (empty if it can).
@@ -58,22 +63,18 @@ type node struct {
 
 func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	n := &node{}
+	imageAddr := cfg.imageService
+	if imageAddr == "" {
+		var err error
+		if n.images, n.imageSrv, n.imageLis, err = startImageService(ctx, filepath.Join(cfg.dataDir, "images"), "127.0.0.1:0", cfg.logger); err != nil {
+			return nil, err
+		}
+		imageAddr = n.imageLis.Addr().String()
+	}
 	var err error
-	n.images, err = imagesvc.New(ctx, imagesvc.Options{Root: filepath.Join(cfg.dataDir, "images"), Logger: cfg.logger.With("component", "imagesvc")})
-	if err != nil {
-		return nil, fmt.Errorf("image service: %w", err)
-	}
-	n.imageSrv = grpcserver.New(grpcserver.Config{Logger: cfg.logger.With("component", "imagesvc")})
-	imagev1.RegisterImageServiceServer(n.imageSrv, grpcapi.New(n.images))
-	// The image service listens on loopback only: it is the agent's, not the world's.
-	if n.imageLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	if n.conn, err = grpc.NewClient(imageAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		n.close()
-		return nil, fmt.Errorf("image service listener: %w", err)
-	}
-	go n.imageSrv.Serve(n.imageLis)
-	if n.conn, err = grpc.NewClient(n.imageLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-		n.close()
-		return nil, err
+		return nil, fmt.Errorf("image service at %s: %w", imageAddr, err)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -89,9 +90,12 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		return nil, fmt.Errorf("runc runtime: %w", err)
 	}
 	// HostAgentService (logs, exec) for the API server; loopback in dev.
-	if n.agentLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	if cfg.agentListen == "" {
+		cfg.agentListen = "127.0.0.1:0"
+	}
+	if n.agentLis, err = net.Listen("tcp", cfg.agentListen); err != nil {
 		n.close()
-		return nil, fmt.Errorf("host agent listener: %w", err)
+		return nil, fmt.Errorf("host agent listener on %s: %w", cfg.agentListen, err)
 	}
 	n.agent, err = hostagent.New(hostagent.Config{
 		AgentAddress: n.agentLis.Addr().String(),
@@ -136,4 +140,23 @@ func (n *node) close() {
 	if n.images != nil {
 		n.images.Close()
 	}
+}
+
+// startImageService opens the image cache under root and serves its gRPC API
+// on listen.
+func startImageService(ctx context.Context, root, listen string, logger *slog.Logger) (*imagesvc.Service, *grpcserver.Server, net.Listener, error) {
+	logger = logger.With("component", "imagesvc")
+	svc, err := imagesvc.New(ctx, imagesvc.Options{Root: root, Logger: logger})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("image service: %w", err)
+	}
+	lis, err := net.Listen("tcp", listen)
+	if err != nil {
+		svc.Close()
+		return nil, nil, nil, fmt.Errorf("image service listener on %s: %w", listen, err)
+	}
+	srv := grpcserver.New(grpcserver.Config{Logger: logger})
+	imagev1.RegisterImageServiceServer(srv, grpcapi.New(svc))
+	go srv.Serve(lis)
+	return svc, srv, lis, nil
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openpacific/pacific/sdk/client"
+	"github.com/openpacific/pacific/services/hostagent"
+)
+
+func newHostAgentCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
+	var (
+		cfg    nodeConfig
+		server string
+	)
+	cmd := &cobra.Command{
+		Use:   "hostagent",
+		Short: "Run the host agent (and, without --image-service, the image service) on this host",
+		Long: `Run the host agent: it registers this machine as a Host, renews its Lease
+and runs the pods bound to it as runc containers. Needs root and runc
+(./hack/install-runc.sh). Containers keep running when the agent stops; the
+next start re-adopts them.`,
+		Example: `  pacific hostagent --server 10.0.0.1:7443 --host-name host-1 --data-dir /var/lib/pacific/host \
+    --listen 10.0.0.11:7460 --image-service 127.0.0.1:7450`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := g.logger(stderr)
+			if err != nil {
+				return err
+			}
+			if cfg.hostName == "" {
+				if cfg.hostName, err = hostagent.DefaultHostName(); err != nil {
+					return fmt.Errorf("--host-name: %w", err)
+				}
+			}
+			if server == "" {
+				return errors.New("--server is required")
+			}
+			if cfg.dataDir == "" || !filepath.IsAbs(cfg.dataDir) {
+				return fmt.Errorf("--data-dir %q: an absolute path is required", cfg.dataDir)
+			}
+			if reason := nodeUnavailable(cfg.runcPath); reason != "" {
+				return errors.New(reason)
+			}
+			ctx, stop := signalContext(cmd.Context(), logger)
+			defer stop()
+			c, err := client.New(client.Options{Servers: []string{server}})
+			if err != nil {
+				return fmt.Errorf("--server %s: %w", server, err)
+			}
+			defer c.Close()
+			cfg.api, cfg.logger = c, logger
+			n, err := startNode(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			return n.run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&server, "server", "", "API server address host:port (required)")
+	f.StringVar(&cfg.hostName, "host-name", "", "this Host's name (default: the machine's hostname)")
+	f.StringVar(&cfg.dataDir, "data-dir", "/var/lib/pacific/host", "state: runtime, rootfs mounts, volumes (and the image cache when embedded)")
+	f.StringVar(&cfg.runcPath, "runc", "runc", "runc binary (1.5.2 or newer, built with seccomp)")
+	f.StringVar(&cfg.agentListen, "listen", "127.0.0.1:7460", "address of the agent's logs/exec API, reachable from the API servers")
+	f.StringVar(&cfg.imageService, "image-service", "", "address of the image service (empty: run one in this process)")
+	return cmd
+}
+
+func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
+	var dataDir, listen string
+	cmd := &cobra.Command{
+		Use:   "imagesvc",
+		Short: "Run the image service of this host (for its host agent)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := g.logger(stderr)
+			if err != nil {
+				return err
+			}
+			if !filepath.IsAbs(dataDir) {
+				return fmt.Errorf("--data-dir %q: an absolute path is required", dataDir)
+			}
+			ctx, stop := signalContext(cmd.Context(), logger)
+			defer stop()
+			svc, srv, lis, err := startImageService(ctx, dataDir, listen, logger)
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			logger.Info("image service serving", "addr", lis.Addr().String())
+			<-ctx.Done()
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			srv.Stop(stopCtx)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "/var/lib/pacific/images", "image cache directory")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7450", "address for the host agent (keep it on loopback)")
+	return cmd
+}
