@@ -146,7 +146,7 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	var local *node
 	if reason := nodeUnavailable(o.runcPath); reason != "" {
 		podsLine = "NO local host: " + reason + "; pods stay Pending"
-	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: c, logger: logger}); err != nil {
+	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: c, logger: logger, natsURL: natsSrv.ClientURL()}); err != nil {
 		api.Close()
 		return err
 	}

@@ -70,6 +70,7 @@ next start re-adopts them.`,
 	f.StringVar(&cfg.runcPath, "runc", "runc", "runc binary (1.5.2 or newer, built with seccomp)")
 	f.StringVar(&cfg.agentListen, "listen", "127.0.0.1:7460", "address of the agent's logs/exec API, reachable from the API servers")
 	f.StringVar(&cfg.imageService, "image-service", "", "address of the image service (empty: run one in this process)")
+	f.StringVar(&cfg.natsURL, "nats", "", "NATS URL for image prefetch requests (embedded image service only)")
 	return cmd
 }
 

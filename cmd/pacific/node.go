@@ -10,10 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/prefetch"
 	"github.com/openpacific/pacific/sdk/client"
 	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
 	imagev1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/image/v1"
@@ -36,6 +39,8 @@ type nodeConfig struct {
 	// imageService is the address of a separately run image service; empty
 	// runs one in-process on loopback.
 	imageService string
+	// natsURL, when set, feeds the embedded image service prefetch requests.
+	natsURL string
 }
 
 // nodeUnavailable says why this machine cannot run pods (empty if it can).
@@ -59,6 +64,7 @@ type node struct {
 	runtime  *runc.Runtime
 	agentSrv *grpcserver.Server
 	agentLis net.Listener
+	prefetch *nats.Conn
 }
 
 func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
@@ -70,6 +76,12 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 			return nil, err
 		}
 		imageAddr = n.imageLis.Addr().String()
+		if cfg.natsURL != "" {
+			if n.prefetch, err = startPrefetch(ctx, cfg.natsURL, cfg.hostName, n.images, cfg.logger); err != nil {
+				n.close()
+				return nil, err
+			}
+		}
 	}
 	var err error
 	if n.conn, err = grpc.NewClient(imageAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
@@ -123,6 +135,9 @@ func (n *node) run(ctx context.Context) error {
 }
 
 func (n *node) close() {
+	if n.prefetch != nil {
+		n.prefetch.Close()
+	}
 	if n.agentSrv != nil {
 		n.agentSrv.Server.Stop()
 	} else if n.agentLis != nil {
@@ -159,4 +174,32 @@ func startImageService(ctx context.Context, root, listen string, logger *slog.Lo
 	imagev1.RegisterImageServiceServer(srv, grpcapi.New(svc))
 	go srv.Serve(lis)
 	return svc, srv, lis, nil
+}
+
+// startPrefetch consumes this host's image prefetch requests from NATS and
+// pulls them into svc. The returned connection ends it when closed.
+func startPrefetch(ctx context.Context, url, host string, svc *imagesvc.Service, logger *slog.Logger) (*nats.Conn, error) {
+	nc, err := nats.Connect(url, nats.Name("pacific-imagesvc-"+host), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("image prefetch: connect to NATS at %s: %w", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	logger = logger.With("component", "imagesvc")
+	pull := func(ctx context.Context, r prefetch.Request) error {
+		_, err := svc.Pull(ctx, imagesvc.PullRequest{Ref: r.Ref, Namespace: r.Namespace})
+		return err
+	}
+	permanent := func(err error) bool {
+		return errors.Is(err, imagesvc.ErrNotFound) || errors.Is(err, imagesvc.ErrInvalidReference) || errors.Is(err, imagesvc.ErrUnauthorized)
+	}
+	go func() {
+		if err := prefetch.Consume(ctx, js, host, pull, prefetch.ConsumeOptions{Permanent: permanent, Logger: logger}); err != nil {
+			logger.Error("image prefetch stopped", "err", err)
+		}
+	}()
+	return nc, nil
 }
