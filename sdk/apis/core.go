@@ -14,5 +14,13 @@ const (
 	EventWarning = "Warning"
 )
 
+// Secret types and the key of registry credentials.
+const (
+	SecretOpaque                     = "Opaque"
+	SecretDockerConfigJSON           = "pacific.dev/dockerconfigjson"
+	SecretDockerConfigJSONKubernetes = "kubernetes.io/dockerconfigjson"
+	DockerConfigJSONKey              = ".dockerconfigjson"
+)
+
 // CoreV1 is the apiVersion of the core kinds.
 const CoreV1 = "core.pacific.dev/v1"

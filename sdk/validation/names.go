@@ -149,3 +149,24 @@ func isQualifiedToken(s string) bool {
 func isLowerAlnum(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
 
 func isAlnum(c byte) bool { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z') }
+
+// ConfigMapKey checks a key of Secret (or ConfigMap) data: at most 253
+// characters of [-._a-zA-Z0-9], not "." or "..".
+func ConfigMapKey(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	if len(s) > 253 {
+		return tooLong(253)
+	}
+	if s == "." || s == ".." {
+		return errors.New(`must not be "." or ".."`)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return errors.New("must consist of alphanumeric characters, '-', '_' or '.'")
+		}
+	}
+	return nil
+}

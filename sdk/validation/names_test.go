@@ -75,3 +75,16 @@ func TestNames(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigMapKey(t *testing.T) {
+	for _, ok := range []string{".dockerconfigjson", "a-b_c.d", "KEY"} {
+		if err := ConfigMapKey(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a/b", "a b", string(make([]byte, 254))} {
+		if ConfigMapKey(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

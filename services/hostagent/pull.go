@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/sdk/apis"
+	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 )
 
@@ -163,7 +164,8 @@ func (a *Agent) startPull(pod *corev1.Pod, c *corev1.Container) *pullJob {
 	a.recorder.Eventf(pod2ref(pod, c.GetName()), apis.EventNormal, ReasonPulling, "Pulling image %q", c.GetImage())
 	a.goBG(func(context.Context) {
 		defer cancel()
-		j.img, j.err = a.images.Pull(ctx, PullRequest{Ref: j.ref, Namespace: ns, Progress: j.onProgress})
+		secrets := a.pullSecrets(ctx, pod)
+		j.img, j.err = a.images.Pull(ctx, PullRequest{Ref: j.ref, Namespace: ns, PullSecrets: secrets, Progress: j.onProgress})
 		close(j.done)
 		a.kicks.kick(key)
 	})
@@ -196,4 +198,25 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// pullSecrets reads the registry credentials the pod names in
+// spec.imagePullSecrets. A missing or unusable secret is reported as a
+// Warning event and skipped (the pull may still work without it).
+func (a *Agent) pullSecrets(ctx context.Context, pod *corev1.Pod) [][]byte {
+	var out [][]byte
+	for _, name := range pod.GetSpec().GetImagePullSecrets() {
+		s, err := client.For[*corev1.Secret](a.cfg.Client).Get(ctx, pod.GetMetadata().GetNamespace(), name)
+		if err != nil {
+			a.recorder.Eventf(podRef(pod, ""), apis.EventWarning, "FailedToRetrieveImagePullSecret", "Unable to retrieve image pull secret %q: %s", name, client.Message(err))
+			continue
+		}
+		cfg, ok := s.GetData()[apis.DockerConfigJSONKey]
+		if !ok {
+			a.recorder.Eventf(podRef(pod, ""), apis.EventWarning, "FailedToRetrieveImagePullSecret", "Secret %q has no %s key", name, apis.DockerConfigJSONKey)
+			continue
+		}
+		out = append(out, cfg)
+	}
+	return out
 }
