@@ -24,7 +24,7 @@ import (
 // A private registry needs the credentials of a Secret named in
 // spec.imagePullSecrets; without them the pull fails as unauthorized.
 func TestImagePullSecrets(t *testing.T) {
-	e := newAgentEnv(t, func(c *Config) { c.BackoffBase, c.BackoffMax = time.Second, 2 * time.Second })
+	e := newAgentEnv(t, func(c *Config) { c.BackoffBase, c.BackoffMax = time.Second, 2*time.Second })
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	private := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != "puller" || p != "s3cret" {
