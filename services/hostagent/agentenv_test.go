@@ -4,15 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"debug/elf"
 	"errors"
 	"fmt"
+	"github.com/openpacific/pacific/internal/testutil"
 	"io"
 	"log"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -40,59 +39,6 @@ import (
 
 // testHost is the host name agents in these tests register.
 const testHost = "node-1"
-
-// skipOrFail skips the test, or fails it when CI=true (CI must run it).
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...) + " (hack/install-runc.sh installs runc and busybox)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-// findRunc returns $PACIFIC_RUNC, <repo>/.bin/runc or runc from PATH.
-func findRunc() string {
-	if p := os.Getenv("PACIFIC_RUNC"); p != "" {
-		return p
-	}
-	if dir, err := os.Getwd(); err == nil {
-		for ; dir != "/"; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-				if p := filepath.Join(dir, ".bin", "runc"); isExecutable(p) {
-					return p
-				}
-				break
-			}
-		}
-	}
-	p, _ := exec.LookPath("runc")
-	return p
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
-}
-
-// staticBusybox returns a statically linked busybox (Debian busybox-static).
-func staticBusybox() (string, error) {
-	p, err := exec.LookPath("busybox")
-	if err != nil {
-		return "", err
-	}
-	f, err := elf.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("%s is dynamically linked", p)
-		}
-	}
-	return p, nil
-}
 
 // agentEnv is a real host: an in-process API server, a loopback registry
 // holding a busybox image built by the test, the real image service, the
@@ -124,15 +70,15 @@ var testNameChars = regexp.MustCompile(`[^a-z0-9]+`)
 func newAgentEnv(t *testing.T, tweak func(*Config)) *agentEnv {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root")
+		testutil.SkipOrFail(t, "needs root")
 	}
-	runcPath := findRunc()
+	runcPath := testutil.FindRunc()
 	if runcPath == "" {
-		skipOrFail(t, "runc not found")
+		testutil.SkipOrFail(t, "runc not found")
 	}
-	busybox, err := staticBusybox()
+	busybox, err := testutil.StaticBusybox()
 	if err != nil {
-		skipOrFail(t, "static busybox not found: %v", err)
+		testutil.SkipOrFail(t, "static busybox not found: %v", err)
 	}
 	name := strings.Trim(testNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	e := &agentEnv{

@@ -3,50 +3,13 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/openpacific/pacific/internal/testutil"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// requirePodHost skips without root or runc, except in CI where the
-// container tests must run.
-func requirePodHost(t *testing.T) string {
-	t.Helper()
-	runc := filepath.Join("..", "..", ".bin", "runc")
-	if p, err := filepath.Abs(runc); err == nil {
-		runc = p
-	}
-	var missing string
-	switch {
-	case os.Geteuid() != 0:
-		missing = "root"
-	case !isExecutable(runc):
-		if p, err := exec.LookPath("runc"); err == nil {
-			return p
-		}
-		missing = "runc (./hack/install-runc.sh)"
-	}
-	if missing == "" {
-		if _, err := os.Stat("/bin/busybox"); err != nil {
-			missing = "busybox-static"
-		}
-	}
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pod e2e needs %s and CI=true", missing)
-		}
-		t.Skipf("pod e2e needs %s", missing)
-	}
-	return runc
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
 
 type podView struct {
 	Spec struct {
@@ -82,7 +45,7 @@ func (p podView) condition(t string) string {
 }
 
 func TestDevRunsPods(t *testing.T) {
-	runc := requirePodHost(t)
+	runc, _ := testutil.RequireContainerHost(t)
 	bins := build(t)
 	dataDir := t.TempDir()
 	listen, registry := freeAddr(t), freeAddr(t)

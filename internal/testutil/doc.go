@@ -1,0 +1,4 @@
+// Package testutil holds helpers shared by tests that need the real host:
+// root, a current runc and a static busybox. Such tests skip on a laptop
+// without them but fail when CI=true, because CI must exercise them.
+package testutil
