@@ -7,5 +7,5 @@ export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 # Container tests need a current runc (built with seccomp) and busybox-static.
 hack/install-runc.sh
 export PATH="$PWD/.bin:$PATH"
-# Fuzz targets run briefly as part of the suite in CI (seed corpus always runs).
+# Fuzz seed corpora run as plain tests here; hack/fuzz.sh fuzzes briefly (CI).
 go test -count=1 -timeout 20m ./... ./sdk/...
