@@ -86,6 +86,7 @@ func newRootCommand(a *app) *cobra.Command {
 		newDeleteCommand(a),
 		newLogsCommand(a),
 		newExecCommand(a),
+		newWaitCommand(a),
 		newAdminCommand(a),
 		newVersionCommand(a),
 	)

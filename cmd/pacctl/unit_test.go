@@ -206,3 +206,24 @@ func TestPodStatusColumn(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWaitFor(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want waitCondition
+		bad  bool
+	}{
+		{in: "delete", want: waitCondition{raw: "delete", deleted: true}},
+		{in: "condition=Ready", want: waitCondition{raw: "condition=Ready", condition: "Ready", want: "True"}},
+		{in: "condition=Ready=False", want: waitCondition{raw: "condition=Ready=False", condition: "Ready", want: "False"}},
+		{in: "jsonpath={.status.phase}=Running", want: waitCondition{raw: "jsonpath={.status.phase}=Running", path: ".status.phase", want: "Running"}},
+		{in: "ready", bad: true},
+		{in: "condition=", bad: true},
+		{in: "jsonpath=status.phase", bad: true},
+	} {
+		got, err := parseWaitFor(tc.in)
+		if tc.bad != (err != nil) || (!tc.bad && got != tc.want) {
+			t.Errorf("parseWaitFor(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}

@@ -103,11 +103,10 @@ spec:
 	if r.code != 4 {
 		t.Fatalf("exec exit code %d (stderr %q)", r.code, r.stderr)
 	}
-	// readiness flips.
-	poll(t, 30*time.Second, func() (bool, string) {
-		pod = get()
-		return pod.condition("Ready") == "True", fmt.Sprintf("%+v", pod.Status)
-	})
+	// readiness flips; pacctl wait sees it like kubectl wait.
+	if r := run("", "wait", "pod/web", "-n", "demo", "--for=condition=Ready", "--timeout=60s"); r.code != 0 || !strings.Contains(r.stdout, "pod/web condition met") {
+		t.Fatalf("wait: code=%d stdout=%q stderr=%q", r.code, r.stdout, r.stderr)
+	}
 	// liveness failure restarts the container.
 	if r := run("", "exec", "web", "-n", "demo", "--", "touch", "/tmp/die"); r.code != 0 {
 		t.Fatalf("exec touch: %d %q", r.code, r.stderr)
