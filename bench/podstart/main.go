@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/openpacific/pacific/services/hostagent/runtime/runc/shim"
+)
+
+// shimCommand is the first argument with which the runtime re-runs this
+// executable as a container shim.
+const shimCommand = "shim"
+
+type options struct {
+	runc       string
+	busybox    string
+	dir        string
+	sequential int
+	concurrent int
+	bare       int
+	bareSplit  int
+	workers    int
+
+	bareConcurrent bool
+	timeout        time.Duration
+	podTimeout     time.Duration
+	logLevel       slog.Level
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == shimCommand {
+		os.Exit(shim.Main(os.Args[2:]))
+	}
+	var o options
+	flag.StringVar(&o.runc, "runc", "", "runc binary (default: <repo>/.bin/runc from hack/install-runc.sh, else runc from PATH)")
+	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "static busybox (Debian busybox-static) the image is built from")
+	flag.StringVar(&o.dir, "dir", os.TempDir(), "parent of the temporary state dir (API server, image cache, rootfs, bundles)")
+	flag.IntVar(&o.sequential, "sequential", 100, "pods created one after another")
+	flag.IntVar(&o.concurrent, "concurrent", 20, "pods created at once")
+	flag.IntVar(&o.bare, "bare", 100, "bare runc run -d starts (the baseline)")
+	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
+	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
+	flag.IntVar(&o.workers, "agent-workers", 0, "host agent's parallel pod reconciles (0: the agent's default, as in pacific dev)")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run (clean-up gets another minute)")
+	flag.DurationVar(&o.podTimeout, "pod-timeout", 60*time.Second, "bound on one pod reaching Running, or being gone after delete")
+	o.logLevel = slog.LevelWarn
+	flag.TextVar(&o.logLevel, "log-level", o.logLevel, "level of the services' own logs (API server, image service, runtime, agent): debug, info, warn, error")
+	flag.Parse()
+	os.Exit(run(o))
+}
+
+func run(o options) int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	svcLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.logLevel}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills at once
+	}()
+	ctx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("benchmark exceeded -timeout %s", o.timeout))
+	defer cancel()
+
+	res, err := bench(ctx, o, log, svcLog)
+	if err != nil {
+		if c := context.Cause(ctx); c != nil && !errors.Is(err, c) {
+			err = fmt.Errorf("%w (%w)", err, c)
+		}
+		log.Error("podstart failed", "err", err)
+		return 1
+	}
+	res.print(os.Stdout)
+	return 0
+}
+
+// bench checks the machine, starts the host, measures and cleans up.
+func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, error) {
+	if o.sequential < 0 || o.concurrent < 0 || o.sequential+o.concurrent < 1 || o.bare < 1 || o.bareSplit < 0 {
+		return nil, errors.New("-sequential/-concurrent must leave at least one pod and -bare must be positive")
+	}
+	if err := checkMachine(&o); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(o.dir, "pacific-bench-podstart-")
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	log.Info("starting the host in this process", "dir", dir, "runc", o.runc)
+	e, err := startEnv(ctx, envConfig{dir: dir, runc: o.runc, busybox: o.busybox, workers: o.workers, log: svcLog})
+	if err != nil {
+		cleanupDir(dir, log)
+		return nil, err
+	}
+	res := &results{}
+	err = measure(ctx, o, e, res, log)
+	// Clean-up runs even after Ctrl-C or the timeout, bounded on its own.
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer ccancel()
+	e.close(cctx, log)
+	cleanupDir(dir, log)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// measure runs the phases: pre-pull, sequential pods, concurrent pods,
+// then bare runc (while our host idles, same process, same machine).
+func measure(ctx context.Context, o options, e *env, res *results, log *slog.Logger) error {
+	log.Info("pre-pulling the image with one unmeasured pod", "image", e.image)
+	if err := e.prepull(ctx, o.podTimeout); err != nil {
+		return fmt.Errorf("pre-pull: %w", err)
+	}
+	if err := e.sequential(ctx, o.sequential, o.podTimeout, res, log); err != nil {
+		return fmt.Errorf("sequential pods: %w", err)
+	}
+	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, res, log); err != nil {
+		return fmt.Errorf("concurrent pods: %w", err)
+	}
+	b, err := newBareRunc(ctx, o.runc, e.dir, e.img)
+	if err != nil {
+		return fmt.Errorf("bare runc: %w", err)
+	}
+	defer b.close(context.WithoutCancel(ctx), log)
+	if res.bare, err = b.sequential(ctx, o.bare, bareRun, log); err != nil {
+		return fmt.Errorf("bare runc: %w", err)
+	}
+	if o.bareSplit > 0 {
+		if res.bareSplit, err = b.sequential(ctx, o.bareSplit, bareSplit, log); err != nil {
+			return fmt.Errorf("bare runc create+start: %w", err)
+		}
+	}
+	if o.concurrent > 0 && o.bareConcurrent {
+		if res.bareConc, err = b.concurrent(ctx, o.concurrent, log); err != nil {
+			return fmt.Errorf("bare runc concurrent: %w", err)
+		}
+	}
+	return nil
+}
+
+// discard is a logger that drops everything.
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
