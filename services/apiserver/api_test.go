@@ -397,3 +397,56 @@ func TestFieldSelectorsOnPods(t *testing.T) {
 		t.Fatalf("watch = %v", got)
 	}
 }
+
+func TestSchedulingFieldsThroughTheAPI(t *testing.T) {
+	a := dial(t, apiservertest.Start(t))
+	a.mustCreateNS("demo", nil)
+	pod := &corev1.Pod{
+		Metadata: &corev1.ObjectMeta{Name: "web", Namespace: "demo"},
+		Spec: &corev1.PodSpec{
+			Containers: []*corev1.Container{{Name: "c", Image: "busybox:1"}},
+			TopologySpreadConstraints: []*corev1.TopologySpreadConstraint{{
+				MaxSkew: 0, TopologyKey: "topology.pacific.dev/zone", LabelSelector: &corev1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			}},
+			Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*corev1.PodAffinityTerm{{
+				TopologyKey: "pacific.dev/hostname", LabelSelector: &corev1.LabelSelector{MatchExpressions: []*corev1.LabelSelectorRequirement{{Key: "app", Operator: "Near"}}},
+			}}}},
+		},
+	}
+	_, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, pod)})
+	wantCode(t, err, codes.InvalidArgument, "spec.topologySpreadConstraints[0].maxSkew",
+		"spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].operator")
+
+	pod.Spec.TopologySpreadConstraints[0].MaxSkew = 1
+	pod.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchExpressions[0].Operator = "In"
+	pod.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchExpressions[0].Values = []string{"web"}
+	resp, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, pod)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := &corev1.Pod{}
+	if err := resp.GetObject().UnmarshalTo(created); err != nil {
+		t.Fatal(err)
+	}
+
+	// Binding is an Update of spec.nodeName with the read resource_version:
+	// it also marks the pod scheduled, and a second binder loses.
+	bind := proto.Clone(created).(*corev1.Pod)
+	bind.Spec.NodeName = "host-a"
+	up, err := a.rc.Update(ctx(t), &corev1.UpdateRequest{Object: pack(t, bind)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := &corev1.Pod{}
+	if err := up.GetObject().UnmarshalTo(bound); err != nil {
+		t.Fatal(err)
+	}
+	conds := bound.GetStatus().GetConditions()
+	if len(conds) != 1 || conds[0].GetType() != "PodScheduled" || conds[0].GetStatus() != "True" {
+		t.Fatalf("conditions after binding: %v", conds)
+	}
+	rival := proto.Clone(created).(*corev1.Pod)
+	rival.Spec.NodeName = "host-b"
+	_, err = a.rc.Update(ctx(t), &corev1.UpdateRequest{Object: pack(t, rival)})
+	wantCode(t, err, codes.Aborted)
+}

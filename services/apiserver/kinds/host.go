@@ -38,9 +38,16 @@ func hostKind() *registry.Kind {
 func validateHost(obj apis.Object) apierr.FieldErrors {
 	var fe apierr.FieldErrors
 	h := obj.(*corev1.Host)
+	seen := map[string]bool{}
 	for i, t := range h.GetSpec().GetTaints() {
 		path := fmt.Sprintf("spec.taints[%d]", i)
-		if err := validation.QualifiedName(t.GetKey()); err != nil {
+		if seen[t.GetKey()+"/"+t.GetEffect()] {
+			fe.Add(path, "duplicate taint %s with effect %s", t.GetKey(), t.GetEffect())
+		}
+		seen[t.GetKey()+"/"+t.GetEffect()] = true
+		if t.GetKey() == "" {
+			fe.Required(path + ".key")
+		} else if err := validation.QualifiedName(t.GetKey()); err != nil {
 			fe.Add(path+".key", "%q: %v", t.GetKey(), err)
 		}
 		if err := validation.LabelValue(t.GetValue()); err != nil {

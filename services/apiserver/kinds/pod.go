@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/openpacific/pacific/internal/apierr"
@@ -37,6 +38,7 @@ func podKind() *registry.Kind {
 		},
 		Validate:       func(obj apis.Object) apierr.FieldErrors { return validatePodSpec(obj.(*corev1.Pod).GetSpec()) },
 		ValidateUpdate: validatePodUpdate,
+		Admission:      []registry.AdmissionHook{markScheduledOnBind},
 		PrinterColumns: []*corev1.PrinterColumn{
 			column("Ready", ".status.containerStatuses[*].ready", "ready"),
 			column("Status", ".", "podstatus"),
@@ -65,6 +67,16 @@ func defaultPod(obj apis.Object) {
 	if spec.TerminationGracePeriodSeconds == nil {
 		grace := int64(30)
 		spec.TerminationGracePeriodSeconds = &grace
+	}
+	for _, c := range spec.TopologySpreadConstraints {
+		if c.WhenUnsatisfiable == "" {
+			c.WhenUnsatisfiable = "DoNotSchedule"
+		}
+	}
+	for _, tol := range spec.Tolerations {
+		if tol.Operator == "" {
+			tol.Operator = "Equal"
+		}
 	}
 	for _, c := range spec.Containers {
 		if c.ImagePullPolicy == "" {
@@ -147,25 +159,8 @@ func validatePodSpec(spec *corev1.PodSpec) apierr.FieldErrors {
 		names[c.GetName()] = true
 		validateContainer(&fe, path, c, volumes)
 	}
-	for i, tol := range spec.GetTolerations() {
-		path := fmt.Sprintf("spec.tolerations[%d]", i)
-		oneOf(&fe, path+".operator", tol.GetOperator(), "", "Equal", "Exists")
-		oneOf(&fe, path+".effect", tol.GetEffect(), "", "NoSchedule", "PreferNoSchedule", "NoExecute")
-		if tol.GetOperator() == "Exists" && tol.GetValue() != "" {
-			fe.Add(path+".value", "must be empty when operator is Exists")
-		}
-	}
-	for i, c := range spec.GetTopologySpreadConstraints() {
-		path := fmt.Sprintf("spec.topologySpreadConstraints[%d]", i)
-		if c.GetMaxSkew() < 1 {
-			fe.Add(path+".maxSkew", "%d: must be at least 1", c.GetMaxSkew())
-		}
-		if c.GetTopologyKey() == "" {
-			fe.Required(path + ".topologyKey")
-		}
-		oneOf(&fe, path+".whenUnsatisfiable", c.GetWhenUnsatisfiable(), "", "DoNotSchedule", "ScheduleAnyway")
-		validateLabelSelector(&fe, path+".labelSelector", c.GetLabelSelector())
-	}
+	validateTolerations(&fe, spec.GetTolerations())
+	validateSpreadConstraints(&fe, spec.GetTopologySpreadConstraints())
 	validateAffinity(&fe, spec.GetAffinity())
 	return fe
 }
@@ -335,38 +330,112 @@ func validateAffinity(fe *apierr.FieldErrors, a *corev1.Affinity) {
 	if a == nil {
 		return
 	}
-	for i, term := range a.GetNodeAffinity().GetRequired() {
-		for j, req := range term.GetMatchExpressions() {
-			validateRequirement(fe, fmt.Sprintf("spec.affinity.nodeAffinity.required[%d].matchExpressions[%d]", i, j), req, true)
+	const nodePath = "spec.affinity.nodeAffinity"
+	if req := a.GetNodeAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution(); req != nil {
+		path := nodePath + ".requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+		if len(req.GetNodeSelectorTerms()) == 0 {
+			fe.Add(path, "required: at least one term (terms are ORed)")
+		}
+		for i, term := range req.GetNodeSelectorTerms() {
+			validateNodeSelectorTerm(fe, fmt.Sprintf("%s[%d]", path, i), term)
 		}
 	}
-	for i, pref := range a.GetNodeAffinity().GetPreferred() {
-		path := fmt.Sprintf("spec.affinity.nodeAffinity.preferred[%d]", i)
+	for i, pref := range a.GetNodeAffinity().GetPreferredDuringSchedulingIgnoredDuringExecution() {
+		path := fmt.Sprintf("%s.preferredDuringSchedulingIgnoredDuringExecution[%d]", nodePath, i)
 		validateWeight(fe, path+".weight", pref.GetWeight())
-		for j, req := range pref.GetPreference().GetMatchExpressions() {
-			validateRequirement(fe, fmt.Sprintf("%s.preference.matchExpressions[%d]", path, j), req, true)
-		}
+		validateNodeSelectorTerm(fe, path+".preference", pref.GetPreference())
 	}
 	for _, pa := range []struct {
 		name string
 		a    *corev1.PodAffinity
 	}{{"podAffinity", a.GetPodAffinity()}, {"podAntiAffinity", a.GetPodAntiAffinity()}} {
-		for i, term := range pa.a.GetRequired() {
-			validatePodAffinityTerm(fe, fmt.Sprintf("spec.affinity.%s.required[%d]", pa.name, i), term)
+		for i, term := range pa.a.GetRequiredDuringSchedulingIgnoredDuringExecution() {
+			validatePodAffinityTerm(fe, fmt.Sprintf("spec.affinity.%s.requiredDuringSchedulingIgnoredDuringExecution[%d]", pa.name, i), term)
 		}
-		for i, w := range pa.a.GetPreferred() {
-			path := fmt.Sprintf("spec.affinity.%s.preferred[%d]", pa.name, i)
+		for i, w := range pa.a.GetPreferredDuringSchedulingIgnoredDuringExecution() {
+			path := fmt.Sprintf("spec.affinity.%s.preferredDuringSchedulingIgnoredDuringExecution[%d]", pa.name, i)
 			validateWeight(fe, path+".weight", w.GetWeight())
-			validatePodAffinityTerm(fe, path+".term", w.GetTerm())
+			if w.GetPodAffinityTerm() == nil {
+				fe.Required(path + ".podAffinityTerm")
+				continue
+			}
+			validatePodAffinityTerm(fe, path+".podAffinityTerm", w.GetPodAffinityTerm())
 		}
 	}
 }
 
-func validatePodAffinityTerm(fe *apierr.FieldErrors, path string, t *corev1.PodAffinityTerm) {
-	if t.GetTopologyKey() == "" {
-		fe.Required(path + ".topologyKey")
+func validateNodeSelectorTerm(fe *apierr.FieldErrors, path string, term *corev1.NodeSelectorTerm) {
+	if len(term.GetMatchExpressions()) == 0 {
+		fe.Add(path+".matchExpressions", "required: at least one expression")
 	}
+	for j, req := range term.GetMatchExpressions() {
+		validateRequirement(fe, fmt.Sprintf("%s.matchExpressions[%d]", path, j), req, true)
+	}
+}
+
+func validatePodAffinityTerm(fe *apierr.FieldErrors, path string, t *corev1.PodAffinityTerm) {
+	validateTopologyKey(fe, path+".topologyKey", t.GetTopologyKey())
 	validateLabelSelector(fe, path+".labelSelector", t.GetLabelSelector())
+	for i, ns := range t.GetNamespaces() {
+		if err := validation.DNS1123Label(ns); err != nil {
+			fe.Add(fmt.Sprintf("%s.namespaces[%d]", path, i), "%q: %v", ns, err)
+		}
+	}
+}
+
+func validateTopologyKey(fe *apierr.FieldErrors, path, key string) {
+	if key == "" {
+		fe.Required(path)
+		return
+	}
+	if err := validation.QualifiedName(key); err != nil {
+		fe.Add(path, "%q: %v", key, err)
+	}
+}
+
+func validateTolerations(fe *apierr.FieldErrors, tols []*corev1.Toleration) {
+	for i, tol := range tols {
+		path := fmt.Sprintf("spec.tolerations[%d]", i)
+		oneOf(fe, path+".operator", tol.GetOperator(), "", "Equal", "Exists")
+		oneOf(fe, path+".effect", tol.GetEffect(), "", "NoSchedule", "PreferNoSchedule", "NoExecute")
+		switch {
+		case tol.GetKey() == "" && tol.GetOperator() != "Exists":
+			fe.Add(path+".key", "required unless operator is Exists (which then tolerates every taint)")
+		case tol.GetKey() != "":
+			if err := validation.QualifiedName(tol.GetKey()); err != nil {
+				fe.Add(path+".key", "%q: %v", tol.GetKey(), err)
+			}
+		}
+		if tol.GetOperator() == "Exists" && tol.GetValue() != "" {
+			fe.Add(path+".value", "must be empty when operator is Exists")
+		} else if err := validation.LabelValue(tol.GetValue()); err != nil {
+			fe.Add(path+".value", "%q: %v", tol.GetValue(), err)
+		}
+		if tol.TolerationSeconds != nil && tol.GetEffect() != "NoExecute" {
+			fe.Add(path+".tolerationSeconds", "allowed only with effect NoExecute")
+		}
+	}
+}
+
+func validateSpreadConstraints(fe *apierr.FieldErrors, cs []*corev1.TopologySpreadConstraint) {
+	seen := map[string]bool{}
+	for i, c := range cs {
+		path := fmt.Sprintf("spec.topologySpreadConstraints[%d]", i)
+		if c.GetMaxSkew() < 1 {
+			fe.Add(path+".maxSkew", "%d: must be at least 1", c.GetMaxSkew())
+		}
+		validateTopologyKey(fe, path+".topologyKey", c.GetTopologyKey())
+		oneOf(fe, path+".whenUnsatisfiable", c.GetWhenUnsatisfiable(), "DoNotSchedule", "ScheduleAnyway")
+		if c.GetLabelSelector() == nil {
+			fe.Required(path + ".labelSelector")
+		}
+		validateLabelSelector(fe, path+".labelSelector", c.GetLabelSelector())
+		pair := c.GetTopologyKey() + "/" + c.GetWhenUnsatisfiable()
+		if seen[pair] {
+			fe.Add(path, "duplicate constraint for topologyKey %q and whenUnsatisfiable %q", c.GetTopologyKey(), c.GetWhenUnsatisfiable())
+		}
+		seen[pair] = true
+	}
 }
 
 func validateWeight(fe *apierr.FieldErrors, path string, w int32) {
@@ -405,9 +474,15 @@ func validateRequirement(fe *apierr.FieldErrors, path string, r *corev1.LabelSel
 	case "Gt", "Lt":
 		if !allowGtLt || len(r.GetValues()) != 1 {
 			fe.Add(path+".operator", "%s needs exactly one value and is allowed only in node affinity", r.GetOperator())
+		} else if _, err := strconv.ParseInt(r.GetValues()[0], 10, 64); err != nil {
+			fe.Add(path+".values[0]", "%q: %s needs an integer", r.GetValues()[0], r.GetOperator())
 		}
 	default:
-		fe.Add(path+".operator", "%q: want In, NotIn, Exists or DoesNotExist", r.GetOperator())
+		want := "In, NotIn, Exists or DoesNotExist"
+		if allowGtLt {
+			want = "In, NotIn, Exists, DoesNotExist, Gt or Lt"
+		}
+		fe.Add(path+".operator", "%q: want %s", r.GetOperator(), want)
 	}
 	for j, v := range r.GetValues() {
 		if err := validation.LabelValue(v); err != nil && r.GetOperator() != "Gt" && r.GetOperator() != "Lt" {

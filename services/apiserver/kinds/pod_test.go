@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/apiserver/registry"
 )
 
 func validPod() *corev1.Pod {
@@ -79,11 +80,67 @@ func TestPodValidationNamesEveryBadField(t *testing.T) {
 			s.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 0, TopologyKey: "zone"}}
 		}, "spec.topologySpreadConstraints[0].maxSkew"},
 		{"selector operator", func(s *corev1.PodSpec) {
-			s.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAffinity{Required: []*corev1.PodAffinityTerm{{
+			s.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*corev1.PodAffinityTerm{{
 				TopologyKey:   "pacific.dev/hostname",
 				LabelSelector: &corev1.LabelSelector{MatchExpressions: []*corev1.LabelSelectorRequirement{{Key: "app", Operator: "Near"}}},
 			}}}}
-		}, "spec.affinity.podAntiAffinity.required[0].labelSelector.matchExpressions[0].operator"},
+		}, "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].operator"},
+		{"anti-affinity without topology key", func(s *corev1.PodSpec) {
+			s.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*corev1.PodAffinityTerm{{
+				LabelSelector: &corev1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			}}}}
+		}, "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey"},
+		{"preferred pod affinity weight", func(s *corev1.PodSpec) {
+			s.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []*corev1.WeightedPodAffinityTerm{{
+				Weight: 101, PodAffinityTerm: &corev1.PodAffinityTerm{TopologyKey: "zone"},
+			}}}}
+		}, "spec.affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight"},
+		{"preferred pod affinity without term", func(s *corev1.PodSpec) {
+			s.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []*corev1.WeightedPodAffinityTerm{{Weight: 1}}}}
+		}, "spec.affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm"},
+		{"node affinity without terms", func(s *corev1.PodSpec) {
+			s.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{}}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"},
+		{"node affinity Gt needs an integer", func(s *corev1.PodSpec) {
+			s.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+				NodeSelectorTerms: []*corev1.NodeSelectorTerm{{MatchExpressions: []*corev1.LabelSelectorRequirement{{Key: "cores", Operator: "Gt", Values: []string{"many"}}}}},
+			}}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]"},
+		{"node affinity In without values", func(s *corev1.PodSpec) {
+			s.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []*corev1.PreferredSchedulingTerm{{
+				Weight: 10, Preference: &corev1.NodeSelectorTerm{MatchExpressions: []*corev1.LabelSelectorRequirement{{Key: "zone", Operator: "In"}}},
+			}}}}
+		}, "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].values"},
+		{"Gt outside node affinity", func(s *corev1.PodSpec) {
+			s.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", LabelSelector: &corev1.LabelSelector{
+				MatchExpressions: []*corev1.LabelSelectorRequirement{{Key: "rank", Operator: "Gt", Values: []string{"1"}}},
+			}}}
+		}, "spec.topologySpreadConstraints[0].labelSelector.matchExpressions[0].operator"},
+		{"spread without selector", func(s *corev1.PodSpec) {
+			s.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone"}}
+		}, "spec.topologySpreadConstraints[0].labelSelector"},
+		{"spread topology key", func(s *corev1.PodSpec) {
+			s.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "bad key!", LabelSelector: &corev1.LabelSelector{}}}
+		}, "spec.topologySpreadConstraints[0].topologyKey"},
+		{"spread whenUnsatisfiable", func(s *corev1.PodSpec) {
+			s.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: "Maybe", LabelSelector: &corev1.LabelSelector{}}}
+		}, "spec.topologySpreadConstraints[0].whenUnsatisfiable"},
+		{"spread label value", func(s *corev1.PodSpec) {
+			s.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", LabelSelector: &corev1.LabelSelector{
+				MatchLabels: map[string]string{"app": "not a value"},
+			}}}
+		}, `spec.topologySpreadConstraints[0].labelSelector.matchLabels["app"]`},
+		{"node selector key", func(s *corev1.PodSpec) { s.NodeSelector = map[string]string{"-bad": "x"} }, `spec.nodeSelector["-bad"]`},
+		{"toleration without key", func(s *corev1.PodSpec) {
+			s.Tolerations = []*corev1.Toleration{{Operator: "Equal", Value: "x"}}
+		}, "spec.tolerations[0].key"},
+		{"toleration operator", func(s *corev1.PodSpec) {
+			s.Tolerations = []*corev1.Toleration{{Key: "k", Operator: "Like"}}
+		}, "spec.tolerations[0].operator"},
+		{"toleration seconds without NoExecute", func(s *corev1.PodSpec) {
+			secs := int64(10)
+			s.Tolerations = []*corev1.Toleration{{Key: "k", Operator: "Exists", Effect: "NoSchedule", TolerationSeconds: &secs}}
+		}, "spec.tolerations[0].tolerationSeconds"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -122,5 +179,83 @@ func TestPodSpecIsImmutableExceptBinding(t *testing.T) {
 	changed.Spec.Containers[0].Image = "other"
 	if errs := validatePodUpdate(bound, changed); len(errs) == 0 {
 		t.Fatal("image change accepted")
+	}
+}
+
+func TestSchedulingFieldsValidAndDefaulted(t *testing.T) {
+	pod := validPod()
+	pod.Spec.NodeSelector = map[string]string{"topology.pacific.dev/zone": "z1"}
+	pod.Spec.Tolerations = []*corev1.Toleration{{Key: "dedicated", Value: "db", Effect: "NoSchedule"}, {Operator: "Exists"}}
+	pod.Spec.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{
+		MaxSkew: 1, TopologyKey: "topology.pacific.dev/zone", LabelSelector: &corev1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+	}}
+	pod.Spec.Affinity = &corev1.Affinity{
+		NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []*corev1.NodeSelectorTerm{{MatchExpressions: []*corev1.LabelSelectorRequirement{{Key: "cores", Operator: "Gt", Values: []string{"2"}}}}},
+		}},
+		PodAntiAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*corev1.PodAffinityTerm{{
+			TopologyKey: "pacific.dev/hostname", LabelSelector: &corev1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		}}},
+	}
+	defaultPod(pod)
+	if got := pod.Spec.TopologySpreadConstraints[0].GetWhenUnsatisfiable(); got != "DoNotSchedule" {
+		t.Errorf("whenUnsatisfiable defaulted to %q", got)
+	}
+	if got := pod.Spec.Tolerations[0].GetOperator(); got != "Equal" {
+		t.Errorf("toleration operator defaulted to %q", got)
+	}
+	if errs := validatePodSpec(pod.GetSpec()); len(errs) != 0 {
+		t.Fatalf("valid scheduling fields rejected: %v", errs)
+	}
+}
+
+func TestBindingMarksPodScheduled(t *testing.T) {
+	old := validPod()
+	defaultPod(old)
+	old.Status = &corev1.PodStatus{Phase: "Pending", Conditions: []*corev1.Condition{{Type: "PodScheduled", Status: "False", Reason: "Unschedulable"}}}
+	bound := proto.Clone(old).(*corev1.Pod)
+	bound.Spec.NodeName = "host-1"
+	if err := markScheduledOnBind(t.Context(), registry.OpUpdate, old, bound); err != nil {
+		t.Fatal(err)
+	}
+	conds := bound.GetStatus().GetConditions()
+	if len(conds) != 1 || conds[0].GetStatus() != "True" || conds[0].GetReason() != "Scheduled" || !strings.Contains(conds[0].GetMessage(), "host-1") {
+		t.Fatalf("conditions after bind: %v", conds)
+	}
+	again := proto.Clone(bound).(*corev1.Pod)
+	again.Status.Conditions[0].Status = "False"
+	if err := markScheduledOnBind(t.Context(), registry.OpUpdate, bound, again); err != nil {
+		t.Fatal(err)
+	}
+	if again.Status.Conditions[0].GetStatus() != "False" {
+		t.Fatal("an update of a bound pod must not touch PodScheduled")
+	}
+}
+
+func TestHostValidation(t *testing.T) {
+	cases := []struct {
+		name  string
+		taint []*corev1.Taint
+		path  string
+	}{
+		{"taint without key", []*corev1.Taint{{Effect: "NoSchedule"}}, "spec.taints[0].key"},
+		{"taint effect", []*corev1.Taint{{Key: "k", Effect: "Sometimes"}}, "spec.taints[0].effect"},
+		{"taint value", []*corev1.Taint{{Key: "k", Value: "a b", Effect: "NoSchedule"}}, "spec.taints[0].value"},
+		{"duplicate taint", []*corev1.Taint{{Key: "k", Effect: "NoSchedule"}, {Key: "k", Value: "v", Effect: "NoSchedule"}}, "spec.taints[1]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := &corev1.Host{Spec: &corev1.HostSpec{Taints: c.taint}}
+			for _, e := range validateHost(h) {
+				if e.Path == c.path {
+					return
+				}
+			}
+			t.Fatalf("no error at %s; got %v", c.path, validateHost(h))
+		})
+	}
+	ok := &corev1.Host{Spec: &corev1.HostSpec{Maintenance: true, Unschedulable: true, Taints: []*corev1.Taint{{Key: "dedicated", Value: "db", Effect: "NoSchedule"}, {Key: "dedicated", Effect: "NoExecute"}}}}
+	if errs := validateHost(ok); len(errs) != 0 {
+		t.Fatalf("valid host rejected: %v", errs)
 	}
 }

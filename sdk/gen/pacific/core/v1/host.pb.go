@@ -103,10 +103,14 @@ func (x *Host) GetStatus() *HostStatus {
 // HostSpec is what operators ask of a host.
 type HostSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// No new pods are placed here (cordon).
+	// No new pods are placed here (cordon); running pods stay.
 	Unschedulable bool `protobuf:"varint,1,opt,name=unschedulable,proto3" json:"unschedulable,omitempty"`
-	// Maintenance mode: unschedulable and drained.
-	Maintenance   bool     `protobuf:"varint,2,opt,name=maintenance,proto3" json:"maintenance,omitempty"`
+	// Maintenance mode: no new pods are placed here and its pods are drained
+	// (evicted so their controllers recreate them elsewhere). Progress shows
+	// in the status condition "Maintenance": False/NotInMaintenance,
+	// True/Draining while pods remain, True/InMaintenance once empty.
+	Maintenance bool `protobuf:"varint,2,opt,name=maintenance,proto3" json:"maintenance,omitempty"`
+	// Taints repel pods that do not tolerate them.
 	Taints        []*Taint `protobuf:"bytes,3,rep,name=taints,proto3" json:"taints,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -240,7 +244,8 @@ type HostStatus struct {
 	Capacity    map[string]string `protobuf:"bytes,1,rep,name=capacity,proto3" json:"capacity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Allocatable map[string]string `protobuf:"bytes,2,rep,name=allocatable,proto3" json:"allocatable,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Runtimes    []*HostRuntime    `protobuf:"bytes,3,rep,name=runtimes,proto3" json:"runtimes,omitempty"`
-	// Ready, DiskPressure, ImageBudgetExceeded, ...
+	// Ready (True, False, or Unknown once the host's Lease expired),
+	// Maintenance, DiskPressure, ImageBudgetExceeded, ...
 	Conditions []*Condition   `protobuf:"bytes,4,rep,name=conditions,proto3" json:"conditions,omitempty"`
 	Addresses  []*HostAddress `protobuf:"bytes,5,rep,name=addresses,proto3" json:"addresses,omitempty"`
 	Info       *HostInfo      `protobuf:"bytes,6,opt,name=info,proto3" json:"info,omitempty"`

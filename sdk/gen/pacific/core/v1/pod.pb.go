@@ -1489,7 +1489,8 @@ func (x *Toleration) GetTolerationSeconds() int64 {
 	return 0
 }
 
-// Affinity groups node and pod (anti-)affinity rules.
+// Affinity groups node and pod (anti-)affinity rules. Field names follow
+// Kubernetes so existing manifests read the same.
 type Affinity struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	NodeAffinity    *NodeAffinity          `protobuf:"bytes,1,opt,name=node_affinity,json=nodeAffinity,proto3" json:"node_affinity,omitempty"`
@@ -1553,11 +1554,12 @@ func (x *Affinity) GetPodAntiAffinity() *PodAffinity {
 // NodeAffinity constrains hosts by label.
 type NodeAffinity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Every term's expressions must match (terms are ORed).
-	Required      []*NodeSelectorTerm         `protobuf:"bytes,1,rep,name=required,proto3" json:"required,omitempty"`
-	Preferred     []*WeightedNodeSelectorTerm `protobuf:"bytes,2,rep,name=preferred,proto3" json:"preferred,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The pod is placed only on hosts matching this selector.
+	RequiredDuringSchedulingIgnoredDuringExecution *NodeSelector `protobuf:"bytes,1,opt,name=required_during_scheduling_ignored_during_execution,json=requiredDuringSchedulingIgnoredDuringExecution,proto3" json:"required_during_scheduling_ignored_during_execution,omitempty"`
+	// Hosts matching these terms score higher, by weight.
+	PreferredDuringSchedulingIgnoredDuringExecution []*PreferredSchedulingTerm `protobuf:"bytes,2,rep,name=preferred_during_scheduling_ignored_during_execution,json=preferredDuringSchedulingIgnoredDuringExecution,proto3" json:"preferred_during_scheduling_ignored_during_execution,omitempty"`
+	unknownFields                                   protoimpl.UnknownFields
+	sizeCache                                       protoimpl.SizeCache
 }
 
 func (x *NodeAffinity) Reset() {
@@ -1590,21 +1592,67 @@ func (*NodeAffinity) Descriptor() ([]byte, []int) {
 	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{21}
 }
 
-func (x *NodeAffinity) GetRequired() []*NodeSelectorTerm {
+func (x *NodeAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() *NodeSelector {
 	if x != nil {
-		return x.Required
+		return x.RequiredDuringSchedulingIgnoredDuringExecution
 	}
 	return nil
 }
 
-func (x *NodeAffinity) GetPreferred() []*WeightedNodeSelectorTerm {
+func (x *NodeAffinity) GetPreferredDuringSchedulingIgnoredDuringExecution() []*PreferredSchedulingTerm {
 	if x != nil {
-		return x.Preferred
+		return x.PreferredDuringSchedulingIgnoredDuringExecution
 	}
 	return nil
 }
 
-// NodeSelectorTerm is an AND of requirements on host labels.
+// NodeSelector matches a host if any of its terms matches (terms are ORed).
+type NodeSelector struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	NodeSelectorTerms []*NodeSelectorTerm    `protobuf:"bytes,1,rep,name=node_selector_terms,json=nodeSelectorTerms,proto3" json:"node_selector_terms,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *NodeSelector) Reset() {
+	*x = NodeSelector{}
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeSelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeSelector) ProtoMessage() {}
+
+func (x *NodeSelector) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeSelector.ProtoReflect.Descriptor instead.
+func (*NodeSelector) Descriptor() ([]byte, []int) {
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *NodeSelector) GetNodeSelectorTerms() []*NodeSelectorTerm {
+	if x != nil {
+		return x.NodeSelectorTerms
+	}
+	return nil
+}
+
+// NodeSelectorTerm is an AND of requirements on host labels. Operators:
+// In, NotIn, Exists, DoesNotExist, Gt, Lt (integer label values).
 type NodeSelectorTerm struct {
 	state            protoimpl.MessageState      `protogen:"open.v1"`
 	MatchExpressions []*LabelSelectorRequirement `protobuf:"bytes,1,rep,name=match_expressions,json=matchExpressions,proto3" json:"match_expressions,omitempty"`
@@ -1614,7 +1662,7 @@ type NodeSelectorTerm struct {
 
 func (x *NodeSelectorTerm) Reset() {
 	*x = NodeSelectorTerm{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[22]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1674,7 @@ func (x *NodeSelectorTerm) String() string {
 func (*NodeSelectorTerm) ProtoMessage() {}
 
 func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[22]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1687,7 @@ func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorTerm.ProtoReflect.Descriptor instead.
 func (*NodeSelectorTerm) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{22}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *NodeSelectorTerm) GetMatchExpressions() []*LabelSelectorRequirement {
@@ -1649,8 +1697,8 @@ func (x *NodeSelectorTerm) GetMatchExpressions() []*LabelSelectorRequirement {
 	return nil
 }
 
-// WeightedNodeSelectorTerm is a preference with weight 1–100.
-type WeightedNodeSelectorTerm struct {
+// PreferredSchedulingTerm is a preference with weight 1–100.
+type PreferredSchedulingTerm struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Weight        int32                  `protobuf:"varint,1,opt,name=weight,proto3" json:"weight,omitempty"`
 	Preference    *NodeSelectorTerm      `protobuf:"bytes,2,opt,name=preference,proto3" json:"preference,omitempty"`
@@ -1658,21 +1706,21 @@ type WeightedNodeSelectorTerm struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *WeightedNodeSelectorTerm) Reset() {
-	*x = WeightedNodeSelectorTerm{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[23]
+func (x *PreferredSchedulingTerm) Reset() {
+	*x = PreferredSchedulingTerm{}
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *WeightedNodeSelectorTerm) String() string {
+func (x *PreferredSchedulingTerm) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*WeightedNodeSelectorTerm) ProtoMessage() {}
+func (*PreferredSchedulingTerm) ProtoMessage() {}
 
-func (x *WeightedNodeSelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[23]
+func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,37 +1731,40 @@ func (x *WeightedNodeSelectorTerm) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use WeightedNodeSelectorTerm.ProtoReflect.Descriptor instead.
-func (*WeightedNodeSelectorTerm) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{23}
+// Deprecated: Use PreferredSchedulingTerm.ProtoReflect.Descriptor instead.
+func (*PreferredSchedulingTerm) Descriptor() ([]byte, []int) {
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{24}
 }
 
-func (x *WeightedNodeSelectorTerm) GetWeight() int32 {
+func (x *PreferredSchedulingTerm) GetWeight() int32 {
 	if x != nil {
 		return x.Weight
 	}
 	return 0
 }
 
-func (x *WeightedNodeSelectorTerm) GetPreference() *NodeSelectorTerm {
+func (x *PreferredSchedulingTerm) GetPreference() *NodeSelectorTerm {
 	if x != nil {
 		return x.Preference
 	}
 	return nil
 }
 
-// PodAffinity places pods near (or, as anti-affinity, away from) other pods.
+// PodAffinity places pods near (or, as podAntiAffinity, away from) other
+// pods.
 type PodAffinity struct {
-	state         protoimpl.MessageState     `protogen:"open.v1"`
-	Required      []*PodAffinityTerm         `protobuf:"bytes,1,rep,name=required,proto3" json:"required,omitempty"`
-	Preferred     []*WeightedPodAffinityTerm `protobuf:"bytes,2,rep,name=preferred,proto3" json:"preferred,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every term must hold for the host chosen.
+	RequiredDuringSchedulingIgnoredDuringExecution []*PodAffinityTerm `protobuf:"bytes,1,rep,name=required_during_scheduling_ignored_during_execution,json=requiredDuringSchedulingIgnoredDuringExecution,proto3" json:"required_during_scheduling_ignored_during_execution,omitempty"`
+	// Hosts satisfying these terms score higher (anti: lower), by weight.
+	PreferredDuringSchedulingIgnoredDuringExecution []*WeightedPodAffinityTerm `protobuf:"bytes,2,rep,name=preferred_during_scheduling_ignored_during_execution,json=preferredDuringSchedulingIgnoredDuringExecution,proto3" json:"preferred_during_scheduling_ignored_during_execution,omitempty"`
+	unknownFields                                   protoimpl.UnknownFields
+	sizeCache                                       protoimpl.SizeCache
 }
 
 func (x *PodAffinity) Reset() {
 	*x = PodAffinity{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[24]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1776,7 @@ func (x *PodAffinity) String() string {
 func (*PodAffinity) ProtoMessage() {}
 
 func (x *PodAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[24]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,19 +1789,19 @@ func (x *PodAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinity.ProtoReflect.Descriptor instead.
 func (*PodAffinity) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{24}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{25}
 }
 
-func (x *PodAffinity) GetRequired() []*PodAffinityTerm {
+func (x *PodAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() []*PodAffinityTerm {
 	if x != nil {
-		return x.Required
+		return x.RequiredDuringSchedulingIgnoredDuringExecution
 	}
 	return nil
 }
 
-func (x *PodAffinity) GetPreferred() []*WeightedPodAffinityTerm {
+func (x *PodAffinity) GetPreferredDuringSchedulingIgnoredDuringExecution() []*WeightedPodAffinityTerm {
 	if x != nil {
-		return x.Preferred
+		return x.PreferredDuringSchedulingIgnoredDuringExecution
 	}
 	return nil
 }
@@ -1759,7 +1810,8 @@ func (x *PodAffinity) GetPreferred() []*WeightedPodAffinityTerm {
 type PodAffinityTerm struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LabelSelector *LabelSelector         `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
-	// Host label whose equal values form one domain, e.g. pacific.dev/hostname.
+	// Host label whose equal values form one domain, e.g.
+	// pacific.dev/hostname (one host) or topology.pacific.dev/zone.
 	TopologyKey string `protobuf:"bytes,2,opt,name=topology_key,json=topologyKey,proto3" json:"topology_key,omitempty"`
 	// Namespaces to look in; empty means the pod's own.
 	Namespaces    []string `protobuf:"bytes,3,rep,name=namespaces,proto3" json:"namespaces,omitempty"`
@@ -1769,7 +1821,7 @@ type PodAffinityTerm struct {
 
 func (x *PodAffinityTerm) Reset() {
 	*x = PodAffinityTerm{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[25]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +1833,7 @@ func (x *PodAffinityTerm) String() string {
 func (*PodAffinityTerm) ProtoMessage() {}
 
 func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[25]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +1846,7 @@ func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*PodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{25}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PodAffinityTerm) GetLabelSelector() *LabelSelector {
@@ -1820,16 +1872,16 @@ func (x *PodAffinityTerm) GetNamespaces() []string {
 
 // WeightedPodAffinityTerm is a preference with weight 1–100.
 type WeightedPodAffinityTerm struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Weight        int32                  `protobuf:"varint,1,opt,name=weight,proto3" json:"weight,omitempty"`
-	Term          *PodAffinityTerm       `protobuf:"bytes,2,opt,name=term,proto3" json:"term,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Weight          int32                  `protobuf:"varint,1,opt,name=weight,proto3" json:"weight,omitempty"`
+	PodAffinityTerm *PodAffinityTerm       `protobuf:"bytes,2,opt,name=pod_affinity_term,json=podAffinityTerm,proto3" json:"pod_affinity_term,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *WeightedPodAffinityTerm) Reset() {
 	*x = WeightedPodAffinityTerm{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[26]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +1893,7 @@ func (x *WeightedPodAffinityTerm) String() string {
 func (*WeightedPodAffinityTerm) ProtoMessage() {}
 
 func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[26]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +1906,7 @@ func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeightedPodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*WeightedPodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{26}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WeightedPodAffinityTerm) GetWeight() int32 {
@@ -1864,28 +1916,31 @@ func (x *WeightedPodAffinityTerm) GetWeight() int32 {
 	return 0
 }
 
-func (x *WeightedPodAffinityTerm) GetTerm() *PodAffinityTerm {
+func (x *WeightedPodAffinityTerm) GetPodAffinityTerm() *PodAffinityTerm {
 	if x != nil {
-		return x.Term
+		return x.PodAffinityTerm
 	}
 	return nil
 }
 
-// TopologySpreadConstraint bounds the skew of matching pods across domains.
+// TopologySpreadConstraint bounds the skew of matching pods across the
+// domains of a host label: in every domain, the number of matching pods
+// exceeds the smallest domain's count by at most max_skew.
 type TopologySpreadConstraint struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	MaxSkew     int32                  `protobuf:"varint,1,opt,name=max_skew,json=maxSkew,proto3" json:"max_skew,omitempty"`
 	TopologyKey string                 `protobuf:"bytes,2,opt,name=topology_key,json=topologyKey,proto3" json:"topology_key,omitempty"`
 	// "DoNotSchedule" (default) or "ScheduleAnyway".
-	WhenUnsatisfiable string         `protobuf:"bytes,3,opt,name=when_unsatisfiable,json=whenUnsatisfiable,proto3" json:"when_unsatisfiable,omitempty"`
-	LabelSelector     *LabelSelector `protobuf:"bytes,4,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	WhenUnsatisfiable string `protobuf:"bytes,3,opt,name=when_unsatisfiable,json=whenUnsatisfiable,proto3" json:"when_unsatisfiable,omitempty"`
+	// Pods counted; the pod's own namespace only.
+	LabelSelector *LabelSelector `protobuf:"bytes,4,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TopologySpreadConstraint) Reset() {
 	*x = TopologySpreadConstraint{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[27]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +1952,7 @@ func (x *TopologySpreadConstraint) String() string {
 func (*TopologySpreadConstraint) ProtoMessage() {}
 
 func (x *TopologySpreadConstraint) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[27]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +1965,7 @@ func (x *TopologySpreadConstraint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologySpreadConstraint.ProtoReflect.Descriptor instead.
 func (*TopologySpreadConstraint) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{27}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TopologySpreadConstraint) GetMaxSkew() int32 {
@@ -1952,7 +2007,7 @@ type LabelSelector struct {
 
 func (x *LabelSelector) Reset() {
 	*x = LabelSelector{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[28]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2019,7 @@ func (x *LabelSelector) String() string {
 func (*LabelSelector) ProtoMessage() {}
 
 func (x *LabelSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[28]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2032,7 @@ func (x *LabelSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelSelector.ProtoReflect.Descriptor instead.
 func (*LabelSelector) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{28}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LabelSelector) GetMatchLabels() map[string]string {
@@ -2007,7 +2062,7 @@ type LabelSelectorRequirement struct {
 
 func (x *LabelSelectorRequirement) Reset() {
 	*x = LabelSelectorRequirement{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[29]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2019,7 +2074,7 @@ func (x *LabelSelectorRequirement) String() string {
 func (*LabelSelectorRequirement) ProtoMessage() {}
 
 func (x *LabelSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[29]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2087,7 @@ func (x *LabelSelectorRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*LabelSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{29}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LabelSelectorRequirement) GetKey() string {
@@ -2070,7 +2125,8 @@ type PodStatus struct {
 	// CamelCase reason for the phase, e.g. Evicted.
 	Reason  string `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
 	Message string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
-	// The scheduler's explanation of its last decision.
+	// The scheduler's explanation of its last decision, e.g.
+	// "0/5 hosts available: 3 insufficient memory, 2 in maintenance".
 	SchedulingExplanation string `protobuf:"bytes,9,opt,name=scheduling_explanation,json=schedulingExplanation,proto3" json:"scheduling_explanation,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
@@ -2078,7 +2134,7 @@ type PodStatus struct {
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[30]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2146,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[30]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2159,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{30}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PodStatus) GetPhase() string {
@@ -2188,7 +2244,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[31]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2200,7 +2256,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[31]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2213,7 +2269,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{31}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -2291,7 +2347,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[32]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2359,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[32]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2372,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{32}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ContainerState) GetWaiting() *ContainerStateWaiting {
@@ -2352,7 +2408,7 @@ type ContainerStateWaiting struct {
 
 func (x *ContainerStateWaiting) Reset() {
 	*x = ContainerStateWaiting{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[33]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2364,7 +2420,7 @@ func (x *ContainerStateWaiting) String() string {
 func (*ContainerStateWaiting) ProtoMessage() {}
 
 func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[33]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2377,7 +2433,7 @@ func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateWaiting.ProtoReflect.Descriptor instead.
 func (*ContainerStateWaiting) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{33}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ContainerStateWaiting) GetReason() string {
@@ -2404,7 +2460,7 @@ type ContainerStateRunning struct {
 
 func (x *ContainerStateRunning) Reset() {
 	*x = ContainerStateRunning{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[34]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2416,7 +2472,7 @@ func (x *ContainerStateRunning) String() string {
 func (*ContainerStateRunning) ProtoMessage() {}
 
 func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[34]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2429,7 +2485,7 @@ func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateRunning.ProtoReflect.Descriptor instead.
 func (*ContainerStateRunning) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{34}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ContainerStateRunning) GetStartedAt() *timestamppb.Timestamp {
@@ -2455,7 +2511,7 @@ type ContainerStateTerminated struct {
 
 func (x *ContainerStateTerminated) Reset() {
 	*x = ContainerStateTerminated{}
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[35]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2467,7 +2523,7 @@ func (x *ContainerStateTerminated) String() string {
 func (*ContainerStateTerminated) ProtoMessage() {}
 
 func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_core_v1_pod_proto_msgTypes[35]
+	mi := &file_pacific_core_v1_pod_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2480,7 +2536,7 @@ func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateTerminated.ProtoReflect.Descriptor instead.
 func (*ContainerStateTerminated) Descriptor() ([]byte, []int) {
-	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{35}
+	return file_pacific_core_v1_pod_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ContainerStateTerminated) GetExitCode() int32 {
@@ -2677,29 +2733,31 @@ const file_pacific_core_v1_pod_proto_rawDesc = "" +
 	"\bAffinity\x12B\n" +
 	"\rnode_affinity\x18\x01 \x01(\v2\x1d.pacific.core.v1.NodeAffinityR\fnodeAffinity\x12?\n" +
 	"\fpod_affinity\x18\x02 \x01(\v2\x1c.pacific.core.v1.PodAffinityR\vpodAffinity\x12H\n" +
-	"\x11pod_anti_affinity\x18\x03 \x01(\v2\x1c.pacific.core.v1.PodAffinityR\x0fpodAntiAffinity\"\x96\x01\n" +
-	"\fNodeAffinity\x12=\n" +
-	"\brequired\x18\x01 \x03(\v2!.pacific.core.v1.NodeSelectorTermR\brequired\x12G\n" +
-	"\tpreferred\x18\x02 \x03(\v2).pacific.core.v1.WeightedNodeSelectorTermR\tpreferred\"j\n" +
+	"\x11pod_anti_affinity\x18\x03 \x01(\v2\x1c.pacific.core.v1.PodAffinityR\x0fpodAntiAffinity\"\xb5\x02\n" +
+	"\fNodeAffinity\x12\x8a\x01\n" +
+	"3required_during_scheduling_ignored_during_execution\x18\x01 \x01(\v2\x1d.pacific.core.v1.NodeSelectorR.requiredDuringSchedulingIgnoredDuringExecution\x12\x97\x01\n" +
+	"4preferred_during_scheduling_ignored_during_execution\x18\x02 \x03(\v2(.pacific.core.v1.PreferredSchedulingTermR/preferredDuringSchedulingIgnoredDuringExecution\"a\n" +
+	"\fNodeSelector\x12Q\n" +
+	"\x13node_selector_terms\x18\x01 \x03(\v2!.pacific.core.v1.NodeSelectorTermR\x11nodeSelectorTerms\"j\n" +
 	"\x10NodeSelectorTerm\x12V\n" +
-	"\x11match_expressions\x18\x01 \x03(\v2).pacific.core.v1.LabelSelectorRequirementR\x10matchExpressions\"u\n" +
-	"\x18WeightedNodeSelectorTerm\x12\x16\n" +
+	"\x11match_expressions\x18\x01 \x03(\v2).pacific.core.v1.LabelSelectorRequirementR\x10matchExpressions\"t\n" +
+	"\x17PreferredSchedulingTerm\x12\x16\n" +
 	"\x06weight\x18\x01 \x01(\x05R\x06weight\x12A\n" +
 	"\n" +
 	"preference\x18\x02 \x01(\v2!.pacific.core.v1.NodeSelectorTermR\n" +
-	"preference\"\x93\x01\n" +
-	"\vPodAffinity\x12<\n" +
-	"\brequired\x18\x01 \x03(\v2 .pacific.core.v1.PodAffinityTermR\brequired\x12F\n" +
-	"\tpreferred\x18\x02 \x03(\v2(.pacific.core.v1.WeightedPodAffinityTermR\tpreferred\"\x9b\x01\n" +
+	"preference\"\xb7\x02\n" +
+	"\vPodAffinity\x12\x8d\x01\n" +
+	"3required_during_scheduling_ignored_during_execution\x18\x01 \x03(\v2 .pacific.core.v1.PodAffinityTermR.requiredDuringSchedulingIgnoredDuringExecution\x12\x97\x01\n" +
+	"4preferred_during_scheduling_ignored_during_execution\x18\x02 \x03(\v2(.pacific.core.v1.WeightedPodAffinityTermR/preferredDuringSchedulingIgnoredDuringExecution\"\x9b\x01\n" +
 	"\x0fPodAffinityTerm\x12E\n" +
 	"\x0elabel_selector\x18\x01 \x01(\v2\x1e.pacific.core.v1.LabelSelectorR\rlabelSelector\x12!\n" +
 	"\ftopology_key\x18\x02 \x01(\tR\vtopologyKey\x12\x1e\n" +
 	"\n" +
 	"namespaces\x18\x03 \x03(\tR\n" +
-	"namespaces\"g\n" +
+	"namespaces\"\x7f\n" +
 	"\x17WeightedPodAffinityTerm\x12\x16\n" +
-	"\x06weight\x18\x01 \x01(\x05R\x06weight\x124\n" +
-	"\x04term\x18\x02 \x01(\v2 .pacific.core.v1.PodAffinityTermR\x04term\"\xce\x01\n" +
+	"\x06weight\x18\x01 \x01(\x05R\x06weight\x12L\n" +
+	"\x11pod_affinity_term\x18\x02 \x01(\v2 .pacific.core.v1.PodAffinityTermR\x0fpodAffinityTerm\"\xce\x01\n" +
 	"\x18TopologySpreadConstraint\x12\x19\n" +
 	"\bmax_skew\x18\x01 \x01(\x05R\amaxSkew\x12!\n" +
 	"\ftopology_key\x18\x02 \x01(\tR\vtopologyKey\x12-\n" +
@@ -2773,7 +2831,7 @@ func file_pacific_core_v1_pod_proto_rawDescGZIP() []byte {
 	return file_pacific_core_v1_pod_proto_rawDescData
 }
 
-var file_pacific_core_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_pacific_core_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_pacific_core_v1_pod_proto_goTypes = []any{
 	(*Pod)(nil),                      // 0: pacific.core.v1.Pod
 	(*PodSpec)(nil),                  // 1: pacific.core.v1.PodSpec
@@ -2797,38 +2855,39 @@ var file_pacific_core_v1_pod_proto_goTypes = []any{
 	(*Toleration)(nil),               // 19: pacific.core.v1.Toleration
 	(*Affinity)(nil),                 // 20: pacific.core.v1.Affinity
 	(*NodeAffinity)(nil),             // 21: pacific.core.v1.NodeAffinity
-	(*NodeSelectorTerm)(nil),         // 22: pacific.core.v1.NodeSelectorTerm
-	(*WeightedNodeSelectorTerm)(nil), // 23: pacific.core.v1.WeightedNodeSelectorTerm
-	(*PodAffinity)(nil),              // 24: pacific.core.v1.PodAffinity
-	(*PodAffinityTerm)(nil),          // 25: pacific.core.v1.PodAffinityTerm
-	(*WeightedPodAffinityTerm)(nil),  // 26: pacific.core.v1.WeightedPodAffinityTerm
-	(*TopologySpreadConstraint)(nil), // 27: pacific.core.v1.TopologySpreadConstraint
-	(*LabelSelector)(nil),            // 28: pacific.core.v1.LabelSelector
-	(*LabelSelectorRequirement)(nil), // 29: pacific.core.v1.LabelSelectorRequirement
-	(*PodStatus)(nil),                // 30: pacific.core.v1.PodStatus
-	(*ContainerStatus)(nil),          // 31: pacific.core.v1.ContainerStatus
-	(*ContainerState)(nil),           // 32: pacific.core.v1.ContainerState
-	(*ContainerStateWaiting)(nil),    // 33: pacific.core.v1.ContainerStateWaiting
-	(*ContainerStateRunning)(nil),    // 34: pacific.core.v1.ContainerStateRunning
-	(*ContainerStateTerminated)(nil), // 35: pacific.core.v1.ContainerStateTerminated
-	nil,                              // 36: pacific.core.v1.PodSpec.NodeSelectorEntry
-	nil,                              // 37: pacific.core.v1.ResourceRequirements.RequestsEntry
-	nil,                              // 38: pacific.core.v1.ResourceRequirements.LimitsEntry
-	nil,                              // 39: pacific.core.v1.LabelSelector.MatchLabelsEntry
-	(*ObjectMeta)(nil),               // 40: pacific.core.v1.ObjectMeta
-	(*Condition)(nil),                // 41: pacific.core.v1.Condition
-	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
+	(*NodeSelector)(nil),             // 22: pacific.core.v1.NodeSelector
+	(*NodeSelectorTerm)(nil),         // 23: pacific.core.v1.NodeSelectorTerm
+	(*PreferredSchedulingTerm)(nil),  // 24: pacific.core.v1.PreferredSchedulingTerm
+	(*PodAffinity)(nil),              // 25: pacific.core.v1.PodAffinity
+	(*PodAffinityTerm)(nil),          // 26: pacific.core.v1.PodAffinityTerm
+	(*WeightedPodAffinityTerm)(nil),  // 27: pacific.core.v1.WeightedPodAffinityTerm
+	(*TopologySpreadConstraint)(nil), // 28: pacific.core.v1.TopologySpreadConstraint
+	(*LabelSelector)(nil),            // 29: pacific.core.v1.LabelSelector
+	(*LabelSelectorRequirement)(nil), // 30: pacific.core.v1.LabelSelectorRequirement
+	(*PodStatus)(nil),                // 31: pacific.core.v1.PodStatus
+	(*ContainerStatus)(nil),          // 32: pacific.core.v1.ContainerStatus
+	(*ContainerState)(nil),           // 33: pacific.core.v1.ContainerState
+	(*ContainerStateWaiting)(nil),    // 34: pacific.core.v1.ContainerStateWaiting
+	(*ContainerStateRunning)(nil),    // 35: pacific.core.v1.ContainerStateRunning
+	(*ContainerStateTerminated)(nil), // 36: pacific.core.v1.ContainerStateTerminated
+	nil,                              // 37: pacific.core.v1.PodSpec.NodeSelectorEntry
+	nil,                              // 38: pacific.core.v1.ResourceRequirements.RequestsEntry
+	nil,                              // 39: pacific.core.v1.ResourceRequirements.LimitsEntry
+	nil,                              // 40: pacific.core.v1.LabelSelector.MatchLabelsEntry
+	(*ObjectMeta)(nil),               // 41: pacific.core.v1.ObjectMeta
+	(*Condition)(nil),                // 42: pacific.core.v1.Condition
+	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
 }
 var file_pacific_core_v1_pod_proto_depIdxs = []int32{
-	40, // 0: pacific.core.v1.Pod.metadata:type_name -> pacific.core.v1.ObjectMeta
+	41, // 0: pacific.core.v1.Pod.metadata:type_name -> pacific.core.v1.ObjectMeta
 	1,  // 1: pacific.core.v1.Pod.spec:type_name -> pacific.core.v1.PodSpec
-	30, // 2: pacific.core.v1.Pod.status:type_name -> pacific.core.v1.PodStatus
+	31, // 2: pacific.core.v1.Pod.status:type_name -> pacific.core.v1.PodStatus
 	2,  // 3: pacific.core.v1.PodSpec.containers:type_name -> pacific.core.v1.Container
-	36, // 4: pacific.core.v1.PodSpec.node_selector:type_name -> pacific.core.v1.PodSpec.NodeSelectorEntry
+	37, // 4: pacific.core.v1.PodSpec.node_selector:type_name -> pacific.core.v1.PodSpec.NodeSelectorEntry
 	11, // 5: pacific.core.v1.PodSpec.volumes:type_name -> pacific.core.v1.Volume
 	19, // 6: pacific.core.v1.PodSpec.tolerations:type_name -> pacific.core.v1.Toleration
 	20, // 7: pacific.core.v1.PodSpec.affinity:type_name -> pacific.core.v1.Affinity
-	27, // 8: pacific.core.v1.PodSpec.topology_spread_constraints:type_name -> pacific.core.v1.TopologySpreadConstraint
+	28, // 8: pacific.core.v1.PodSpec.topology_spread_constraints:type_name -> pacific.core.v1.TopologySpreadConstraint
 	16, // 9: pacific.core.v1.PodSpec.security_context:type_name -> pacific.core.v1.PodSecurityContext
 	3,  // 10: pacific.core.v1.Container.env:type_name -> pacific.core.v1.EnvVar
 	4,  // 11: pacific.core.v1.Container.ports:type_name -> pacific.core.v1.ContainerPort
@@ -2838,8 +2897,8 @@ var file_pacific_core_v1_pod_proto_depIdxs = []int32{
 	6,  // 15: pacific.core.v1.Container.startup_probe:type_name -> pacific.core.v1.Probe
 	14, // 16: pacific.core.v1.Container.volume_mounts:type_name -> pacific.core.v1.VolumeMount
 	15, // 17: pacific.core.v1.Container.security_context:type_name -> pacific.core.v1.SecurityContext
-	37, // 18: pacific.core.v1.ResourceRequirements.requests:type_name -> pacific.core.v1.ResourceRequirements.RequestsEntry
-	38, // 19: pacific.core.v1.ResourceRequirements.limits:type_name -> pacific.core.v1.ResourceRequirements.LimitsEntry
+	38, // 18: pacific.core.v1.ResourceRequirements.requests:type_name -> pacific.core.v1.ResourceRequirements.RequestsEntry
+	39, // 19: pacific.core.v1.ResourceRequirements.limits:type_name -> pacific.core.v1.ResourceRequirements.LimitsEntry
 	7,  // 20: pacific.core.v1.Probe.exec:type_name -> pacific.core.v1.ExecAction
 	8,  // 21: pacific.core.v1.Probe.http_get:type_name -> pacific.core.v1.HTTPGetAction
 	10, // 22: pacific.core.v1.Probe.tcp_socket:type_name -> pacific.core.v1.TCPSocketAction
@@ -2850,35 +2909,36 @@ var file_pacific_core_v1_pod_proto_depIdxs = []int32{
 	18, // 27: pacific.core.v1.SecurityContext.seccomp_profile:type_name -> pacific.core.v1.SeccompProfile
 	18, // 28: pacific.core.v1.PodSecurityContext.seccomp_profile:type_name -> pacific.core.v1.SeccompProfile
 	21, // 29: pacific.core.v1.Affinity.node_affinity:type_name -> pacific.core.v1.NodeAffinity
-	24, // 30: pacific.core.v1.Affinity.pod_affinity:type_name -> pacific.core.v1.PodAffinity
-	24, // 31: pacific.core.v1.Affinity.pod_anti_affinity:type_name -> pacific.core.v1.PodAffinity
-	22, // 32: pacific.core.v1.NodeAffinity.required:type_name -> pacific.core.v1.NodeSelectorTerm
-	23, // 33: pacific.core.v1.NodeAffinity.preferred:type_name -> pacific.core.v1.WeightedNodeSelectorTerm
-	29, // 34: pacific.core.v1.NodeSelectorTerm.match_expressions:type_name -> pacific.core.v1.LabelSelectorRequirement
-	22, // 35: pacific.core.v1.WeightedNodeSelectorTerm.preference:type_name -> pacific.core.v1.NodeSelectorTerm
-	25, // 36: pacific.core.v1.PodAffinity.required:type_name -> pacific.core.v1.PodAffinityTerm
-	26, // 37: pacific.core.v1.PodAffinity.preferred:type_name -> pacific.core.v1.WeightedPodAffinityTerm
-	28, // 38: pacific.core.v1.PodAffinityTerm.label_selector:type_name -> pacific.core.v1.LabelSelector
-	25, // 39: pacific.core.v1.WeightedPodAffinityTerm.term:type_name -> pacific.core.v1.PodAffinityTerm
-	28, // 40: pacific.core.v1.TopologySpreadConstraint.label_selector:type_name -> pacific.core.v1.LabelSelector
-	39, // 41: pacific.core.v1.LabelSelector.match_labels:type_name -> pacific.core.v1.LabelSelector.MatchLabelsEntry
-	29, // 42: pacific.core.v1.LabelSelector.match_expressions:type_name -> pacific.core.v1.LabelSelectorRequirement
-	41, // 43: pacific.core.v1.PodStatus.conditions:type_name -> pacific.core.v1.Condition
-	31, // 44: pacific.core.v1.PodStatus.container_statuses:type_name -> pacific.core.v1.ContainerStatus
-	42, // 45: pacific.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
-	32, // 46: pacific.core.v1.ContainerStatus.state:type_name -> pacific.core.v1.ContainerState
-	32, // 47: pacific.core.v1.ContainerStatus.last_state:type_name -> pacific.core.v1.ContainerState
-	33, // 48: pacific.core.v1.ContainerState.waiting:type_name -> pacific.core.v1.ContainerStateWaiting
-	34, // 49: pacific.core.v1.ContainerState.running:type_name -> pacific.core.v1.ContainerStateRunning
-	35, // 50: pacific.core.v1.ContainerState.terminated:type_name -> pacific.core.v1.ContainerStateTerminated
-	42, // 51: pacific.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	42, // 52: pacific.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	42, // 53: pacific.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	25, // 30: pacific.core.v1.Affinity.pod_affinity:type_name -> pacific.core.v1.PodAffinity
+	25, // 31: pacific.core.v1.Affinity.pod_anti_affinity:type_name -> pacific.core.v1.PodAffinity
+	22, // 32: pacific.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> pacific.core.v1.NodeSelector
+	24, // 33: pacific.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> pacific.core.v1.PreferredSchedulingTerm
+	23, // 34: pacific.core.v1.NodeSelector.node_selector_terms:type_name -> pacific.core.v1.NodeSelectorTerm
+	30, // 35: pacific.core.v1.NodeSelectorTerm.match_expressions:type_name -> pacific.core.v1.LabelSelectorRequirement
+	23, // 36: pacific.core.v1.PreferredSchedulingTerm.preference:type_name -> pacific.core.v1.NodeSelectorTerm
+	26, // 37: pacific.core.v1.PodAffinity.required_during_scheduling_ignored_during_execution:type_name -> pacific.core.v1.PodAffinityTerm
+	27, // 38: pacific.core.v1.PodAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> pacific.core.v1.WeightedPodAffinityTerm
+	29, // 39: pacific.core.v1.PodAffinityTerm.label_selector:type_name -> pacific.core.v1.LabelSelector
+	26, // 40: pacific.core.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> pacific.core.v1.PodAffinityTerm
+	29, // 41: pacific.core.v1.TopologySpreadConstraint.label_selector:type_name -> pacific.core.v1.LabelSelector
+	40, // 42: pacific.core.v1.LabelSelector.match_labels:type_name -> pacific.core.v1.LabelSelector.MatchLabelsEntry
+	30, // 43: pacific.core.v1.LabelSelector.match_expressions:type_name -> pacific.core.v1.LabelSelectorRequirement
+	42, // 44: pacific.core.v1.PodStatus.conditions:type_name -> pacific.core.v1.Condition
+	32, // 45: pacific.core.v1.PodStatus.container_statuses:type_name -> pacific.core.v1.ContainerStatus
+	43, // 46: pacific.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	33, // 47: pacific.core.v1.ContainerStatus.state:type_name -> pacific.core.v1.ContainerState
+	33, // 48: pacific.core.v1.ContainerStatus.last_state:type_name -> pacific.core.v1.ContainerState
+	34, // 49: pacific.core.v1.ContainerState.waiting:type_name -> pacific.core.v1.ContainerStateWaiting
+	35, // 50: pacific.core.v1.ContainerState.running:type_name -> pacific.core.v1.ContainerStateRunning
+	36, // 51: pacific.core.v1.ContainerState.terminated:type_name -> pacific.core.v1.ContainerStateTerminated
+	43, // 52: pacific.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	43, // 53: pacific.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	43, // 54: pacific.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_pacific_core_v1_pod_proto_init() }
@@ -2897,7 +2957,7 @@ func file_pacific_core_v1_pod_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pacific_core_v1_pod_proto_rawDesc), len(file_pacific_core_v1_pod_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,49 @@
+package kinds
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/openpacific/pacific/sdk/apis"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/apiserver/registry"
+)
+
+// PodScheduled is the pod condition the scheduler and the binding share.
+const condPodScheduled = "PodScheduled"
+
+// markScheduledOnBind makes binding one write: the update that sets
+// spec.nodeName (from empty) also sets PodScheduled=True, replacing a
+// PodScheduled=False the scheduler wrote while no host fitted. Like
+// Kubernetes' pods/binding, but an ordinary Update with a resource_version
+// precondition, so two schedulers can never bind one pod twice.
+func markScheduledOnBind(_ context.Context, op registry.Operation, old, obj apis.Object) error {
+	if op != registry.OpUpdate {
+		return nil
+	}
+	before, after := old.(*corev1.Pod), obj.(*corev1.Pod)
+	if before.GetSpec().GetNodeName() != "" || after.GetSpec().GetNodeName() == "" {
+		return nil
+	}
+	if after.Status == nil {
+		after.Status = &corev1.PodStatus{Phase: "Pending"}
+	}
+	cond := &corev1.Condition{
+		Type:               condPodScheduled,
+		Status:             "True",
+		Reason:             "Scheduled",
+		Message:            fmt.Sprintf("assigned to host %s", after.GetSpec().GetNodeName()),
+		LastTransitionTime: timestamppb.New(time.Now()),
+	}
+	for i, c := range after.Status.Conditions {
+		if c.GetType() == condPodScheduled {
+			after.Status.Conditions[i] = cond
+			return nil
+		}
+	}
+	after.Status.Conditions = append(after.Status.Conditions, cond)
+	return nil
+}
