@@ -28,6 +28,7 @@ type devOptions struct {
 	runcPath string
 	hostName string
 	registry string
+	sim      simOptions
 }
 
 func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -58,6 +59,7 @@ server, one API server replica and the controllers. Data survives restarts in
 	cmd.Flags().StringVar(&o.runcPath, "runc", "runc", "runc binary for the local host's pods (./hack/install-runc.sh builds one into .bin)")
 	cmd.Flags().StringVar(&o.registry, "registry", "", "also serve an OCI registry on this loopback address, seeded with busybox:1 from the host's static busybox (e.g. 127.0.0.1:5000)")
 	cmd.Flags().StringVar(&o.hostName, "host-name", "local", "name of the local Host object (pods bind to it with spec.nodeName)")
+	o.sim.addFlags(cmd)
 	return cmd
 }
 
@@ -73,7 +75,7 @@ func (o *devOptions) validate() error {
 	if o.dataDir == "" {
 		return errors.New("--data-dir is required")
 	}
-	return nil
+	return o.sim.validate()
 }
 
 // devState is what dev mode must remember between runs besides the data.
@@ -150,6 +152,14 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		api.Close()
 		return err
 	}
+	simHosts, err := newSimHosts(&o.sim, c, logger)
+	if err != nil {
+		api.Close()
+		return err
+	}
+	if simHosts != nil {
+		podsLine += fmt.Sprintf("; %d simulated hosts sim-1..sim-%d (%s CPU, %s memory each)", o.sim.hosts, o.sim.hosts, o.sim.cpu, o.sim.memory)
+	}
 
 	fmt.Fprintf(stdout, `Pacific dev is running.
   API:        %s
@@ -179,6 +189,15 @@ Press Ctrl-C to stop (twice to stop at once).
 			defer wg.Done()
 			if err := local.run(ctrlCtx); err != nil {
 				logger.Error("local host stopped", "err", err)
+			}
+		}()
+	}
+	if simHosts != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := simHosts.run(ctrlCtx); err != nil {
+				logger.Error("simulated hosts stopped", "err", err)
 			}
 		}()
 	}

@@ -1,0 +1,43 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+const simPod = `apiVersion: core.pacific.dev/v1
+kind: Pod
+metadata: {name: web, namespace: demo}
+spec:
+  nodeName: sim-2
+  containers:
+  - name: main
+    image: 127.0.0.1:5000/busybox:1
+    resources: {requests: {cpu: 100m, memory: 64Mi}}
+`
+
+func TestDevSimHosts(t *testing.T) {
+	bins := build(t)
+	out, err := exec.Command(bins.pacific, "dev", "--data-dir", t.TempDir(), "--listen", freeAddr(t), "--sim-host-memory", "lots").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--sim-host-memory") {
+		t.Fatalf("bad --sim-host-memory accepted: %v\n%s", err, out)
+	}
+
+	dev := startDev(t, bins, t.TempDir(), freeAddr(t), "--sim-hosts", "3", "--sim-host-cpu", "2")
+	cfg := "--config=" + dev.config
+	r := pacctl(t, bins, nil, "", cfg, "get", "hosts", "-l", "pacific.dev/simulated=true", "-o", "wide")
+	if r.code != 0 || strings.Count(r.stdout, "sim-") != 3 {
+		t.Fatalf("get hosts: code=%d stdout=%q stderr=%q", r.code, r.stdout, r.stderr)
+	}
+	r = pacctl(t, bins, nil, demoNamespace+"---\n"+simPod, cfg, "apply", "-f", "-")
+	if r.code != 0 {
+		t.Fatalf("apply: code=%d stderr=%q", r.code, r.stderr)
+	}
+	poll(t, 30*time.Second, func() (bool, string) {
+		r = pacctl(t, bins, nil, "", cfg, "get", "pod", "web", "-n", "demo")
+		return r.code == 0 && strings.Contains(r.stdout, "Running"), r.stdout + r.stderr
+	})
+	dev.stop(t)
+}
