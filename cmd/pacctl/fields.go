@@ -83,7 +83,8 @@ func lookup(v any, path string) (any, bool) {
 
 // cell formats a column value of the given type ("string", "integer",
 // "date" shown as an age, "boolean", "ready" for a list of booleans shown as
-// ready/total, "sum" for the total of a list of numbers).
+// ready/total, "sum" for the total of a list of numbers, "readyreplicas"
+// for a Deployment's ready/wanted pods).
 func cell(v any, found bool, typ string, now time.Time) string {
 	switch typ {
 	case "podstatus":
@@ -97,6 +98,12 @@ func cell(v any, found bool, typ string, now time.Time) string {
 			}
 		}
 		return fmt.Sprintf("%d/%d", ready, len(list))
+	case "readyreplicas":
+		// The whole object: status.readyReplicas/spec.replicas, as kubectl
+		// shows Deployments.
+		ready, _ := lookup(asMap(v), ".status.readyReplicas")
+		want, _ := lookup(asMap(v), ".spec.replicas")
+		return intOrZero(ready) + "/" + intOrZero(want)
 	case "sum":
 		list, _ := v.([]any)
 		var total int64
@@ -111,6 +118,9 @@ func cell(v any, found bool, typ string, now time.Time) string {
 	if (!found || v == nil) && typ == "boolean" {
 		return "false" // protojson omits false
 	}
+	if (!found || v == nil) && typ == "integer" {
+		return "0" // and 0
+	}
 	if !found || v == nil {
 		return "<none>"
 	}
@@ -118,6 +128,18 @@ func cell(v any, found bool, typ string, now time.Time) string {
 		if s, ok := v.(string); ok {
 			return age(now, s)
 		}
+	}
+	return scalar(v)
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func intOrZero(v any) string {
+	if v == nil {
+		return "0"
 	}
 	return scalar(v)
 }

@@ -3,8 +3,8 @@ package resource
 import (
 	"context"
 	"errors"
+	"slices"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -17,7 +17,10 @@ import (
 
 // Delete implements ResourceService. An object with finalizers only gets a
 // deletion timestamp; whoever owns each finalizer removes it, and the last
-// removal deletes the object (see write).
+// removal deletes the object (see write). Foreground and Orphan propagation
+// add the foregroundDeletion or orphan finalizer, which the garbage
+// collector removes once it has deleted the dependents (foreground) or
+// removed their owner references (orphan).
 func (s *Service) Delete(ctx context.Context, req *corev1.DeleteRequest) (*corev1.DeleteResponse, error) {
 	k, err := s.kindFor(req.GetApiVersion(), req.GetKind())
 	if err != nil {
@@ -26,14 +29,19 @@ func (s *Service) Delete(ctx context.Context, req *corev1.DeleteRequest) (*corev
 	if err := validateObjectName(k, req.GetNamespace(), req.GetName()); err != nil {
 		return nil, err
 	}
+	var finalizer string
 	switch req.GetPropagationPolicy() {
 	case corev1.PropagationPolicy_PROPAGATION_POLICY_UNSPECIFIED, corev1.PropagationPolicy_PROPAGATION_POLICY_BACKGROUND:
+	case corev1.PropagationPolicy_PROPAGATION_POLICY_FOREGROUND:
+		finalizer = apis.ForegroundDeletionFinalizer
+	case corev1.PropagationPolicy_PROPAGATION_POLICY_ORPHAN:
+		finalizer = apis.OrphanFinalizer
 	default:
-		return nil, apierr.New(codes.Unimplemented, "propagationPolicy %s is not supported yet: use Background", req.GetPropagationPolicy())
+		return nil, apierr.Invalid("propagationPolicy", "%d: want Background, Foreground or Orphan", req.GetPropagationPolicy())
 	}
 	key := keyOf(k, req.GetNamespace(), req.GetName())
 	for attempt := 1; ; attempt++ {
-		out, deleted, err := s.deleteOnce(ctx, k, key, req.GetResourceVersion())
+		out, deleted, err := s.deleteOnce(ctx, k, key, req.GetResourceVersion(), finalizer)
 		if errors.Is(err, store.ErrConflict) && req.GetResourceVersion() == 0 && attempt < maxUpdateAttempts {
 			continue
 		}
@@ -48,7 +56,7 @@ func (s *Service) Delete(ctx context.Context, req *corev1.DeleteRequest) (*corev
 	}
 }
 
-func (s *Service) deleteOnce(ctx context.Context, k *registry.Kind, key store.Key, wantRevision int64) (apis.Object, bool, error) {
+func (s *Service) deleteOnce(ctx context.Context, k *registry.Kind, key store.Key, wantRevision int64, finalizer string) (apis.Object, bool, error) {
 	rec, err := s.store.Get(ctx, key, store.ReadOptions{})
 	if err != nil {
 		return nil, false, err
@@ -63,7 +71,8 @@ func (s *Service) deleteOnce(ctx context.Context, k *registry.Kind, key store.Ke
 	if err := admit(ctx, k, registry.OpDelete, current, nil); err != nil {
 		return nil, false, err
 	}
-	if len(current.GetMetadata().GetFinalizers()) == 0 {
+	md := current.GetMetadata()
+	if len(md.GetFinalizers()) == 0 && finalizer == "" {
 		gone, err := s.store.Delete(ctx, key, rec.ModRevision)
 		if err != nil {
 			return nil, false, err
@@ -71,10 +80,20 @@ func (s *Service) deleteOnce(ctx context.Context, k *registry.Kind, key store.Ke
 		current.GetMetadata().ResourceVersion = gone.ModRevision
 		return current, true, nil
 	}
-	if current.GetMetadata().GetDeletionTimestamp() != nil {
+	// A second delete of a terminating object changes nothing, except that
+	// it may ask for foreground or orphan propagation the first did not.
+	addFinalizer := finalizer != "" && !slices.Contains(md.GetFinalizers(), finalizer)
+	if md.GetDeletionTimestamp() != nil && !addFinalizer {
 		return current, false, nil
 	}
 	next := proto.Clone(current).(apis.Object)
+	if addFinalizer {
+		next.GetMetadata().Finalizers = append(next.GetMetadata().Finalizers, finalizer)
+	}
+	if md.GetDeletionTimestamp() != nil {
+		out, err := s.write(ctx, k, key, rec.ModRevision, next)
+		return out, false, err
+	}
 	next.GetMetadata().DeletionTimestamp = timestamppb.New(s.now().UTC())
 	if k.PrepareForDelete != nil {
 		k.PrepareForDelete(next)

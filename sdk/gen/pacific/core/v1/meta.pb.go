@@ -350,8 +350,11 @@ type Condition struct {
 	LastTransitionTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_transition_time,json=lastTransitionTime,proto3" json:"last_transition_time,omitempty"`
 	// The metadata.generation this condition was computed from.
 	ObservedGeneration int64 `protobuf:"varint,6,opt,name=observed_generation,json=observedGeneration,proto3" json:"observed_generation,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// When the condition was last written with news (e.g. a Deployment's
+	// rollout progress), even if its status did not change.
+	LastUpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_update_time,json=lastUpdateTime,proto3" json:"last_update_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Condition) Reset() {
@@ -426,6 +429,13 @@ func (x *Condition) GetObservedGeneration() int64 {
 	return 0
 }
 
+func (x *Condition) GetLastUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUpdateTime
+	}
+	return nil
+}
+
 var File_pacific_core_v1_meta_proto protoreflect.FileDescriptor
 
 const file_pacific_core_v1_meta_proto_rawDesc = "" +
@@ -474,14 +484,15 @@ const file_pacific_core_v1_meta_proto_rawDesc = "" +
 	"\x03uid\x18\x05 \x01(\tR\x03uid\x12)\n" +
 	"\x10resource_version\x18\x06 \x01(\x03R\x0fresourceVersion\x12\x1d\n" +
 	"\n" +
-	"field_path\x18\a \x01(\tR\tfieldPath\"\xe8\x01\n" +
+	"field_path\x18\a \x01(\tR\tfieldPath\"\xae\x02\n" +
 	"\tCondition\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12L\n" +
 	"\x14last_transition_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x12lastTransitionTime\x12/\n" +
-	"\x13observed_generation\x18\x06 \x01(\x03R\x12observedGenerationB?Z=github.com/openpacific/pacific/sdk/gen/pacific/core/v1;corev1b\x06proto3"
+	"\x13observed_generation\x18\x06 \x01(\x03R\x12observedGeneration\x12D\n" +
+	"\x10last_update_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0elastUpdateTimeB?Z=github.com/openpacific/pacific/sdk/gen/pacific/core/v1;corev1b\x06proto3"
 
 var (
 	file_pacific_core_v1_meta_proto_rawDescOnce sync.Once
@@ -512,11 +523,12 @@ var file_pacific_core_v1_meta_proto_depIdxs = []int32{
 	6, // 3: pacific.core.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
 	6, // 4: pacific.core.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
 	6, // 5: pacific.core.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	6, // 6: pacific.core.v1.Condition.last_update_time:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_pacific_core_v1_meta_proto_init() }

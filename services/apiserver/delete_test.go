@@ -1,0 +1,56 @@
+package apiserver_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/openpacific/pacific/sdk/apis"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/apiserver/apiservertest"
+)
+
+func TestDeletePropagationAddsGarbageCollectorFinalizer(t *testing.T) {
+	a := dial(t, apiservertest.Start(t))
+	a.mustCreateNS("gc", nil)
+	for _, tc := range []struct {
+		policy    corev1.PropagationPolicy
+		finalizer string
+	}{
+		{corev1.PropagationPolicy_PROPAGATION_POLICY_FOREGROUND, apis.ForegroundDeletionFinalizer},
+		{corev1.PropagationPolicy_PROPAGATION_POLICY_ORPHAN, apis.OrphanFinalizer},
+	} {
+		name := strings.ToLower("ns-" + tc.finalizer)
+		if _, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, namespace(name, nil))}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := a.rc.Delete(ctx(t), &corev1.DeleteRequest{ApiVersion: apis.CoreV1, Kind: "Namespace", Name: name, PropagationPolicy: tc.policy})
+		if err != nil {
+			t.Fatalf("delete %s: %v", tc.policy, err)
+		}
+		ns := &corev1.Namespace{}
+		if err := resp.GetObject().UnmarshalTo(ns); err != nil {
+			t.Fatal(err)
+		}
+		md := ns.GetMetadata()
+		if resp.GetDeleted() || md.GetDeletionTimestamp() == nil || !slices.Contains(md.GetFinalizers(), tc.finalizer) {
+			t.Fatalf("%s: deleted=%v deletionTimestamp=%v finalizers=%v; want marked with %s", tc.policy, resp.GetDeleted(), md.GetDeletionTimestamp(), md.GetFinalizers(), tc.finalizer)
+		}
+		// Asking again changes nothing.
+		again, err := a.rc.Delete(ctx(t), &corev1.DeleteRequest{ApiVersion: apis.CoreV1, Kind: "Namespace", Name: name, PropagationPolicy: tc.policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns2 := &corev1.Namespace{}
+		if err := again.GetObject().UnmarshalTo(ns2); err != nil {
+			t.Fatal(err)
+		}
+		if ns2.GetMetadata().GetResourceVersion() != md.GetResourceVersion() {
+			t.Fatalf("a repeated delete wrote the object again")
+		}
+	}
+	_, err := a.rc.Delete(ctx(t), &corev1.DeleteRequest{ApiVersion: apis.CoreV1, Kind: "Namespace", Name: "gc", PropagationPolicy: 7})
+	if err == nil {
+		t.Fatal("an unknown propagation policy was accepted")
+	}
+}
