@@ -143,7 +143,7 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		return err
 	}
 	defer c.Close()
-	ctrl := controllers.New(controllers.Config{Resources: c.Resources(), Discovery: c.Discovery(), Logger: logger})
+	ctrl := controllers.New(controllers.Config{Client: c, Logger: logger})
 	podsLine := "local host " + o.hostName + " runs pods with runc"
 	var local *node
 	if reason := nodeUnavailable(o.runcPath); reason != "" {

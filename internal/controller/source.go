@@ -24,6 +24,9 @@ type KindSource struct {
 	Namespace string
 	Resync    time.Duration
 	Logger    *slog.Logger
+	// Map, when set, turns each object seen into the keys to enqueue
+	// instead of the object's own (e.g. a pod into its owner's key).
+	Map func(obj apis.Object) []Request
 }
 
 // Source returns the Source function for a Controller.
@@ -88,11 +91,9 @@ func (s KindSource) listAndWatch(ctx context.Context, resync time.Duration, enqu
 		if ev.GetObject() == nil {
 			continue
 		}
-		req, err := requestOf(ev.GetObject().GetValue(), s.GVK)
-		if err != nil {
+		if err := s.enqueueObject(ev.GetObject().GetValue(), enqueue); err != nil {
 			return err
 		}
-		enqueue(req)
 	}
 }
 
@@ -106,11 +107,9 @@ func (s KindSource) list(ctx context.Context, enqueue func(Request)) (int64, err
 			return 0, fmt.Errorf("list %s: %w", s.GVK.Kind, err)
 		}
 		for _, item := range resp.GetItems() {
-			req, err := requestOf(item.GetValue(), s.GVK)
-			if err != nil {
+			if err := s.enqueueObject(item.GetValue(), enqueue); err != nil {
 				return 0, err
 			}
-			enqueue(req)
 		}
 		if resp.GetContinue() == "" {
 			return resp.GetResourceVersion(), nil
@@ -119,14 +118,35 @@ func (s KindSource) list(ctx context.Context, enqueue func(Request)) (int64, err
 	}
 }
 
-func requestOf(value []byte, gvk apis.GVK) (Request, error) {
-	obj, err := apis.Types{}.New(gvk)
+func (s KindSource) enqueueObject(value []byte, enqueue func(Request)) error {
+	obj, err := apis.Types{}.New(s.GVK)
 	if err != nil {
-		return Request{}, err
+		return err
 	}
 	if err := proto.Unmarshal(value, obj); err != nil {
-		return Request{}, fmt.Errorf("decode %s: %w", gvk.Kind, err)
+		return fmt.Errorf("decode %s: %w", s.GVK.Kind, err)
+	}
+	if s.Map != nil {
+		for _, r := range s.Map(obj) {
+			enqueue(r)
+		}
+		return nil
 	}
 	md := obj.GetMetadata()
-	return Request{Namespace: md.GetNamespace(), Name: md.GetName()}, nil
+	enqueue(Request{Namespace: md.GetNamespace(), Name: md.GetName()})
+	return nil
+}
+
+// OwnerKeys is a KindSource.Map that enqueues the controlling owner of an
+// object if it is of kind owner (in the object's namespace).
+func OwnerKeys(owner apis.GVK) func(apis.Object) []Request {
+	return func(obj apis.Object) []Request {
+		md := obj.GetMetadata()
+		for _, ref := range md.GetOwnerReferences() {
+			if ref.GetController() && ref.GetKind() == owner.Kind && ref.GetApiVersion() == owner.APIVersion {
+				return []Request{{Namespace: md.GetNamespace(), Name: ref.GetName()}}
+			}
+		}
+		return nil
+	}
 }

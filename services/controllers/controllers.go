@@ -4,17 +4,22 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/controllers/deployment"
 	"github.com/openpacific/pacific/services/controllers/namespace"
+	"github.com/openpacific/pacific/services/controllers/record"
+	"github.com/openpacific/pacific/services/controllers/replicaset"
 )
 
 // Config configures the controllers.
 type Config struct {
-	Resources corev1.ResourceServiceClient
-	Discovery corev1.DiscoveryServiceClient
-	Logger    *slog.Logger
+	// Client talks to the API server. Required.
+	Client *client.Client
+	Logger *slog.Logger
 }
 
 // Manager runs every controller.
@@ -29,8 +34,12 @@ func New(cfg Config) *Manager {
 		logger = slog.Default()
 	}
 	logger = logger.With("component", "controllers")
+	c := cfg.Client
+	rec := &record.Recorder{Events: client.For[*corev1.Event](c), Component: "controllers", Logger: logger, Now: time.Now}
 	return &Manager{controllers: []*controller.Controller{
-		namespace.NewController(cfg.Resources, cfg.Discovery, logger),
+		namespace.NewController(c.Resources(), c.Discovery(), logger),
+		replicaset.NewController(c, rec, logger),
+		deployment.NewController(c, rec, logger),
 	}}
 }
 

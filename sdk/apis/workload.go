@@ -1,0 +1,51 @@
+package apis
+
+import corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+
+// Pod phases.
+const (
+	PodPending   = "Pending"
+	PodRunning   = "Running"
+	PodSucceeded = "Succeeded"
+	PodFailed    = "Failed"
+	PodUnknown   = "Unknown"
+)
+
+// PodReadyCondition is the pod condition that says it serves.
+const PodReadyCondition = "Ready"
+
+// PodReady reports whether pod's Ready condition is True, and the
+// condition (nil if absent).
+func PodReady(pod *corev1.Pod) (bool, *corev1.Condition) {
+	c := FindCondition(pod.GetStatus().GetConditions(), PodReadyCondition)
+	return c.GetStatus() == "True", c
+}
+
+// PodActive reports whether pod counts toward its owner's replicas: not
+// being deleted and not finished.
+func PodActive(pod *corev1.Pod) bool {
+	phase := pod.GetStatus().GetPhase()
+	return pod.GetMetadata().GetDeletionTimestamp() == nil && phase != PodSucceeded && phase != PodFailed
+}
+
+// ControllerRef returns the owner reference marked controller, or nil.
+func ControllerRef(md *corev1.ObjectMeta) *corev1.OwnerReference {
+	for _, ref := range md.GetOwnerReferences() {
+		if ref.GetController() {
+			return ref
+		}
+	}
+	return nil
+}
+
+// NewControllerRef is the owner reference a controller puts on what it
+// creates for owner: controller, and blocking the owner's foreground
+// deletion.
+func NewControllerRef(owner Object) *corev1.OwnerReference {
+	gvk, _ := KindOf(owner)
+	md := owner.GetMetadata()
+	return &corev1.OwnerReference{
+		ApiVersion: gvk.APIVersion, Kind: gvk.Kind, Name: md.GetName(), Uid: md.GetUid(),
+		Controller: true, BlockOwnerDeletion: true,
+	}
+}

@@ -1,0 +1,7 @@
+// Package replicaset keeps each ReplicaSet's number of pods: it creates
+// pods from the template (owned by the ReplicaSet, named NAME-XXXXX) or
+// deletes the least valuable ones (unscheduled, pending, not ready, newest
+// first), and reports replicas, ready and available counts in status.
+// Pods being deleted or finished do not count, so a pod evicted from a lost
+// host is replaced at once even while its deletion waits for the host.
+package replicaset
