@@ -1,6 +1,8 @@
 package kinds
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/sdk/manifest"
 )
 
 func validDeployment() *corev1.Deployment {
@@ -125,5 +128,52 @@ func TestRollingBounds(t *testing.T) {
 		if err != nil || s != tc.wantSurge || u != tc.wantUnavailable {
 			t.Errorf("replicas %d surge %v unavailable %v: got %d, %d, %v; want %d, %d", tc.replicas, tc.surge, tc.unavail, s, u, err, tc.wantSurge, tc.wantUnavailable)
 		}
+	}
+}
+
+// The issue's acceptance manifest must apply as is.
+func TestDeploymentExampleIsValid(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Decoder{}.Decode("deployment.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := objs[0].(*corev1.Deployment)
+	if len(objs) != 1 || !ok {
+		t.Fatalf("got %v, want one Deployment", objs)
+	}
+	defaultDeployment(d)
+	if errs := deploymentKind().Validate(d); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if d.GetSpec().GetReplicas() != 3 {
+		t.Fatalf("replicas = %d", d.GetSpec().GetReplicas())
+	}
+}
+
+func TestRollingUpdateTakesCountsAndPercentagesFromYAML(t *testing.T) {
+	doc := `apiVersion: core.pacific.dev/v1
+kind: Deployment
+metadata: {name: web, namespace: demo}
+spec:
+  selector: {matchLabels: {app: web}}
+  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: "50%"}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: main, image: busybox:1}]}
+`
+	objs, err := manifest.Decoder{}.Decode("d.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := objs[0].(*corev1.Deployment)
+	d.Spec.Replicas = proto.Int32(4)
+	defaultDeployment(d)
+	s, u, err := apis.RollingBounds(d)
+	if err != nil || s != 1 || u != 2 {
+		t.Fatalf("bounds = %d, %d, %v; want 1, 2", s, u, err)
 	}
 }
