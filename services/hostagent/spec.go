@@ -3,6 +3,7 @@ package hostagent
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,7 @@ func buildSpec(in specInput) (runtime.ContainerSpec, error) {
 	if err := checkSecurity(in.Pod, c); err != nil {
 		return runtime.ContainerSpec{}, err
 	}
+	drop, add := capabilitiesOf(c)
 	res, err := resourcesOf(c.GetResources())
 	if err != nil {
 		return runtime.ContainerSpec{}, err
@@ -68,19 +70,21 @@ func buildSpec(in specInput) (runtime.ContainerSpec, error) {
 	}
 	md := in.Pod.GetMetadata()
 	return runtime.ContainerSpec{
-		ID:             in.ID,
-		SandboxID:      in.SandboxID,
-		Name:           c.GetName(),
-		Attempt:        in.Attempt,
-		Rootfs:         in.Rootfs,
-		ReadonlyRootfs: effectiveReadOnlyRoot(c),
-		Args:           args,
-		Env:            mergeEnv(in.Image.Config.Env, c.GetEnv(), md.GetName()),
-		Cwd:            cwd,
-		User:           in.User,
-		TTY:            c.GetTty(),
-		Resources:      res,
-		Mounts:         mounts,
+		ID:               in.ID,
+		SandboxID:        in.SandboxID,
+		Name:             c.GetName(),
+		Attempt:          in.Attempt,
+		Rootfs:           in.Rootfs,
+		ReadonlyRootfs:   effectiveReadOnlyRoot(c),
+		Args:             args,
+		Env:              mergeEnv(in.Image.Config.Env, c.GetEnv(), md.GetName()),
+		Cwd:              cwd,
+		User:             in.User,
+		DropCapabilities: drop,
+		AddCapabilities:  add,
+		TTY:              c.GetTty(),
+		Resources:        res,
+		Mounts:           mounts,
 		Labels: map[string]string{
 			labelPodUID:        md.GetUid(),
 			labelPodNamespace:  md.GetNamespace(),
@@ -169,15 +173,23 @@ func resourcesOf(r *corev1.ResourceRequirements) (runtime.Resources, error) {
 }
 
 // checkSecurity refuses settings the runtime cannot enforce: privileged
-// mode, capability changes and an unconfined seccomp profile (the runc
-// runtime always applies its hardened defaults).
+// mode, capabilities beyond the default set and an unconfined seccomp
+// profile (the runc runtime always applies its hardened defaults, including
+// no_new_privileges whatever allowPrivilegeEscalation says).
 func checkSecurity(pod *corev1.Pod, c *corev1.Container) error {
 	sc := c.GetSecurityContext()
 	if sc.GetPrivileged() {
 		return configErrorf("securityContext.privileged is not supported on this host")
 	}
-	if caps := sc.GetCapabilities(); len(caps.GetAdd()) > 0 || len(caps.GetDrop()) > 0 {
-		return configErrorf("securityContext.capabilities is not supported on this host yet (containers get the default capability set)")
+	for _, name := range sc.GetCapabilities().GetDrop() {
+		if n := capabilityName(name); n != "ALL" && !slices.Contains(runtime.DefaultCapabilities, n) {
+			return configErrorf("securityContext.capabilities.drop: unknown capability %q", name)
+		}
+	}
+	for _, name := range sc.GetCapabilities().GetAdd() {
+		if !slices.Contains(runtime.DefaultCapabilities, capabilityName(name)) {
+			return configErrorf("securityContext.capabilities.add: %q is outside the default capability set, which is all this host grants", name)
+		}
 	}
 	for _, p := range []*corev1.SeccompProfile{sc.GetSeccompProfile(), pod.GetSpec().GetSecurityContext().GetSeccompProfile()} {
 		if t := p.GetType(); t != "" && t != "RuntimeDefault" {
@@ -185,6 +197,28 @@ func checkSecurity(pod *corev1.Pod, c *corev1.Container) error {
 		}
 	}
 	return nil
+}
+
+// capabilitiesOf returns the container's capability changes in OCI form
+// ("CAP_CHOWN", or "ALL").
+func capabilitiesOf(c *corev1.Container) (drop, add []string) {
+	caps := c.GetSecurityContext().GetCapabilities()
+	for _, name := range caps.GetDrop() {
+		drop = append(drop, capabilityName(name))
+	}
+	for _, name := range caps.GetAdd() {
+		add = append(add, capabilityName(name))
+	}
+	return drop, add
+}
+
+// capabilityName turns "net_raw" or "NET_RAW" into "CAP_NET_RAW"; "ALL" stays.
+func capabilityName(s string) string {
+	s = strings.ToUpper(s)
+	if s == "ALL" || strings.HasPrefix(s, "CAP_") {
+		return s
+	}
+	return "CAP_" + s
 }
 
 func effectiveReadOnlyRoot(c *corev1.Container) bool {

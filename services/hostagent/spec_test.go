@@ -84,7 +84,9 @@ func TestCheckSecurity(t *testing.T) {
 		{"runtime default seccomp", nil, &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: "RuntimeDefault"}}, true},
 		{"read-only root", nil, &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes}, true},
 		{"privileged", nil, &corev1.SecurityContext{Privileged: &yes}, false},
-		{"add caps", nil, &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []string{"NET_ADMIN"}}}, false},
+		{"add caps beyond the default set", nil, &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []string{"NET_ADMIN"}}}, false},
+		{"drop all, add back a default one", nil, &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []string{"ALL"}, Add: []string{"net_bind_service"}}}, true},
+		{"drop unknown", nil, &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []string{"BOGUS"}}}, false},
 		{"unconfined", nil, &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: "Unconfined"}}, false},
 		{"unconfined pod", &corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: "Unconfined"}}}, nil, false},
 	} {
@@ -125,6 +127,17 @@ func TestBuildSpec(t *testing.T) {
 		if spec.Labels[k] != v {
 			t.Errorf("label %s = %q, want %q", k, spec.Labels[k], v)
 		}
+	}
+	if spec.DropCapabilities != nil || spec.AddCapabilities != nil {
+		t.Errorf("capabilities changed without a security context: drop %q add %q", spec.DropCapabilities, spec.AddCapabilities)
+	}
+	c.SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []string{"all"}, Add: []string{"CAP_CHOWN", "kill"}}}
+	spec, err = buildSpec(specInput{Pod: pod, Container: c, Image: img, Volumes: map[string]string{"scratch": "/host/scratch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(spec.DropCapabilities, []string{"ALL"}) || !slices.Equal(spec.AddCapabilities, []string{"CAP_CHOWN", "CAP_KILL"}) {
+		t.Errorf("capabilities: drop %q add %q", spec.DropCapabilities, spec.AddCapabilities)
 	}
 	c.VolumeMounts[0].Name = "missing"
 	if _, err := buildSpec(specInput{Pod: pod, Container: c, Image: img}); !errors.Is(err, errConfig) {

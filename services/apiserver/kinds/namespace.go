@@ -6,6 +6,7 @@ import (
 	"github.com/openpacific/pacific/internal/apierr"
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/apiserver/podsecurity"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 )
 
@@ -44,6 +45,7 @@ func namespaceKind() *registry.Kind {
 			}
 			return fe
 		},
+		Admission: []registry.AdmissionHook{podsecurity.AdmitNamespace},
 		PrepareForDelete: func(obj apis.Object) {
 			ns := obj.(*corev1.Namespace)
 			if ns.Status == nil {

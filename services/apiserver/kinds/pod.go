@@ -10,6 +10,7 @@ import (
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/quantity"
 	"github.com/openpacific/pacific/sdk/validation"
+	"github.com/openpacific/pacific/services/apiserver/podsecurity"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 )
 
@@ -38,7 +39,7 @@ func podKind() *registry.Kind {
 		},
 		Validate:       func(obj apis.Object) apierr.FieldErrors { return validatePodSpec(obj.(*corev1.Pod).GetSpec()) },
 		ValidateUpdate: validatePodUpdate,
-		Admission:      []registry.AdmissionHook{markScheduledOnBind},
+		Admission:      []registry.AdmissionHook{podsecurity.AdmitPod, markScheduledOnBind},
 		PrinterColumns: []*corev1.PrinterColumn{
 			column("Ready", ".status.containerStatuses[*].ready", "ready"),
 			column("Status", ".", "podstatus"),

@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 )
@@ -20,11 +19,11 @@ const condPodScheduled = "PodScheduled"
 // PodScheduled=False the scheduler wrote while no host fitted. Like
 // Kubernetes' pods/binding, but an ordinary Update with a resource_version
 // precondition, so two schedulers can never bind one pod twice.
-func markScheduledOnBind(_ context.Context, op registry.Operation, old, obj apis.Object) error {
-	if op != registry.OpUpdate {
+func markScheduledOnBind(_ context.Context, req registry.AdmissionRequest) error {
+	if req.Op != registry.OpUpdate {
 		return nil
 	}
-	before, after := old.(*corev1.Pod), obj.(*corev1.Pod)
+	before, after := req.Old.(*corev1.Pod), req.Obj.(*corev1.Pod)
 	if before.GetSpec().GetNodeName() != "" || after.GetSpec().GetNodeName() == "" {
 		return nil
 	}

@@ -215,7 +215,7 @@ func TestBindingMarksPodScheduled(t *testing.T) {
 	old.Status = &corev1.PodStatus{Phase: "Pending", Conditions: []*corev1.Condition{{Type: "PodScheduled", Status: "False", Reason: "Unschedulable"}}}
 	bound := proto.Clone(old).(*corev1.Pod)
 	bound.Spec.NodeName = "host-1"
-	if err := markScheduledOnBind(t.Context(), registry.OpUpdate, old, bound); err != nil {
+	if err := markScheduledOnBind(t.Context(), registry.AdmissionRequest{Op: registry.OpUpdate, Old: old, Obj: bound}); err != nil {
 		t.Fatal(err)
 	}
 	conds := bound.GetStatus().GetConditions()
@@ -224,7 +224,7 @@ func TestBindingMarksPodScheduled(t *testing.T) {
 	}
 	again := proto.Clone(bound).(*corev1.Pod)
 	again.Status.Conditions[0].Status = "False"
-	if err := markScheduledOnBind(t.Context(), registry.OpUpdate, bound, again); err != nil {
+	if err := markScheduledOnBind(t.Context(), registry.AdmissionRequest{Op: registry.OpUpdate, Old: bound, Obj: again}); err != nil {
 		t.Fatal(err)
 	}
 	if again.Status.Conditions[0].GetStatus() != "False" {

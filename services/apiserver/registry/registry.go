@@ -23,9 +23,19 @@ const (
 	OpDelete Operation = "DELETE"
 )
 
-// AdmissionHook may mutate obj or refuse the operation with an apierr.Error.
-// old is nil on create; obj is nil on delete.
-type AdmissionHook func(ctx context.Context, op Operation, old, obj apis.Object) error
+// AdmissionRequest is what an admission hook is asked about.
+type AdmissionRequest struct {
+	Op Operation
+	// Old is nil on create; Obj is nil on delete.
+	Old, Obj apis.Object
+	// Namespace is the object's namespace, set on create of a namespaced
+	// kind (the server reads it anyway to refuse terminating namespaces).
+	Namespace *corev1.Namespace
+}
+
+// AdmissionHook may mutate req.Obj or refuse the operation with an
+// apierr.Error. The caller's identity is grpcserver.IdentityFrom(ctx).
+type AdmissionHook func(ctx context.Context, req AdmissionRequest) error
 
 // Kind describes one kind.
 type Kind struct {

@@ -23,13 +23,16 @@ func (s *Service) Create(ctx context.Context, req *corev1.CreateRequest) (*corev
 	if err := s.validate(k, nil, obj, append(fe, validateMeta(k, obj.GetMetadata())...)); err != nil {
 		return nil, err
 	}
-	if err := admit(ctx, k, registry.OpCreate, nil, obj); err != nil {
-		return nil, err
-	}
+	admission := registry.AdmissionRequest{Op: registry.OpCreate, Obj: obj}
 	if k.Namespaced {
-		if err := s.requireActiveNamespace(ctx, obj.GetMetadata().GetNamespace()); err != nil {
+		ns, err := s.activeNamespace(ctx, obj.GetMetadata().GetNamespace())
+		if err != nil {
 			return nil, err
 		}
+		admission.Namespace = ns
+	}
+	if err := admit(ctx, k, admission); err != nil {
+		return nil, err
 	}
 	value, err := encodeValue(obj)
 	if err != nil {
@@ -72,32 +75,34 @@ func (s *Service) validate(k *registry.Kind, old, obj apis.Object, fe apierr.Fie
 	return fe.Err(k.GVK.Kind + " " + quote(obj.GetMetadata().GetName()))
 }
 
-func admit(ctx context.Context, k *registry.Kind, op registry.Operation, old, obj apis.Object) error {
+func admit(ctx context.Context, k *registry.Kind, req registry.AdmissionRequest) error {
 	for _, hook := range k.Admission {
-		if err := hook(ctx, op, old, obj); err != nil {
+		if err := hook(ctx, req); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// requireActiveNamespace refuses objects in a namespace that does not exist
-// or is being deleted.
-func (s *Service) requireActiveNamespace(ctx context.Context, ns string) error {
+// activeNamespace returns the namespace new objects go to, refusing one
+// that does not exist or is being deleted. It is nil when the registry has
+// no Namespace kind (tests with a reduced registry).
+func (s *Service) activeNamespace(ctx context.Context, ns string) (*corev1.Namespace, error) {
 	nsKind, ok := s.reg.Lookup(apis.GVK{APIVersion: apis.CoreV1, Kind: "Namespace"})
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	rec, err := s.store.Get(ctx, store.Key{Kind: nsKind.GroupKind(), Name: ns}, store.ReadOptions{})
 	if err != nil {
-		return storeErr(err, nsKind, ns)
+		return nil, storeErr(err, nsKind, ns)
 	}
 	obj, err := s.decodeRecord(nsKind, rec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if obj.GetMetadata().GetDeletionTimestamp() != nil {
-		return apierr.New(codes.FailedPrecondition, "namespace %q is being deleted; no new objects may be created in it", ns)
+		return nil, apierr.New(codes.FailedPrecondition, "namespace %q is being deleted; no new objects may be created in it", ns)
 	}
-	return nil
+	nsObj, _ := obj.(*corev1.Namespace)
+	return nsObj, nil
 }

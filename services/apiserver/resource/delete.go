@@ -68,7 +68,7 @@ func (s *Service) deleteOnce(ctx context.Context, k *registry.Kind, key store.Ke
 	if err != nil {
 		return nil, false, err
 	}
-	if err := admit(ctx, k, registry.OpDelete, current, nil); err != nil {
+	if err := admit(ctx, k, registry.AdmissionRequest{Op: registry.OpDelete, Old: current}); err != nil {
 		return nil, false, err
 	}
 	md := current.GetMetadata()

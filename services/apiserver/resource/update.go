@@ -98,7 +98,7 @@ func (s *Service) nextVersion(ctx context.Context, k *registry.Kind, current, re
 		if err := s.validate(k, current, next, nil); err != nil {
 			return nil, err
 		}
-		return next, admit(ctx, k, registry.OpUpdate, current, next)
+		return next, admit(ctx, k, registry.AdmissionRequest{Op: registry.OpUpdate, Old: current, Obj: next})
 	}
 	fe := validateImmutableMeta(current.GetMetadata(), req.GetMetadata())
 	next := mergeForUpdate(current, req)
@@ -112,7 +112,7 @@ func (s *Service) nextVersion(ctx context.Context, k *registry.Kind, current, re
 	if err := s.validate(k, current, next, fe); err != nil {
 		return nil, err
 	}
-	return next, admit(ctx, k, registry.OpUpdate, current, next)
+	return next, admit(ctx, k, registry.AdmissionRequest{Op: registry.OpUpdate, Old: current, Obj: next})
 }
 
 // write stores next over the record at modRevision. An object being deleted

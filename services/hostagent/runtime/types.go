@@ -40,6 +40,16 @@ type Namespaces struct {
 	UTS     string
 }
 
+// DefaultCapabilities is the capability set a container gets (Docker's
+// default set), in the bounding, effective and permitted sets. There are no
+// ambient or inheritable capabilities: a non-root user (or an exec'd file
+// without file capabilities) ends up with none.
+var DefaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
 // User is the identity the container process runs as.
 type User struct {
 	UID            uint32
@@ -88,11 +98,16 @@ type ContainerSpec struct {
 	Env            []string // KEY=VALUE; PATH gets a default if absent
 	Cwd            string   // default "/"
 	User           User
-	TTY            bool
-	Hostname       string // only used with a private UTS namespace
-	Resources      Resources
-	Mounts         []Mount
-	Namespaces     Namespaces
+	// DropCapabilities removes capabilities ("CAP_NET_RAW", or "ALL") from
+	// the default set; AddCapabilities then adds back ones from the default
+	// set (e.g. CAP_NET_BIND_SERVICE after dropping ALL).
+	DropCapabilities []string
+	AddCapabilities  []string
+	TTY              bool
+	Hostname         string // only used with a private UTS namespace
+	Resources        Resources
+	Mounts           []Mount
+	Namespaces       Namespaces
 	// OOMScoreAdj, when set, is written to the process' oom_score_adj.
 	OOMScoreAdj *int
 	Labels      map[string]string

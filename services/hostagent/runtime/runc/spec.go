@@ -11,16 +11,6 @@ import (
 	"github.com/openpacific/pacific/services/hostagent/runtime"
 )
 
-// DefaultCapabilities is the capability set a container gets (Docker's
-// default set), in the bounding, effective and permitted sets. There are no
-// ambient or inheritable capabilities: a non-root user (or an exec'd file
-// without file capabilities) ends up with none.
-var DefaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-}
-
 // maskedPaths are hidden from the container (bind-mounted over with
 // /dev/null or an empty read-only tmpfs).
 var maskedPaths = []string{
@@ -68,7 +58,10 @@ func buildSpec(s runtime.ContainerSpec, c specConfig) (*specs.Spec, error) {
 	if s.TTY && !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "TERM=") }) {
 		env = append(env, "TERM=xterm")
 	}
-	caps := slices.Clone(DefaultCapabilities)
+	caps, err := capabilitySet(s.DropCapabilities, s.AddCapabilities)
+	if err != nil {
+		return nil, err
+	}
 	proc := &specs.Process{
 		Terminal: s.TTY,
 		User: specs.User{
@@ -144,6 +137,33 @@ func buildSpec(s runtime.ContainerSpec, c specConfig) (*specs.Spec, error) {
 		spec.Linux.Seccomp = DefaultSeccomp(caps)
 	}
 	return spec, nil
+}
+
+// capabilitySet is the default set minus drop plus add. Adding a
+// capability outside the default set is refused: pod security admission
+// keeps such pods out of all but privileged namespaces, and this runtime
+// does not grant them.
+func capabilitySet(drop, add []string) ([]string, error) {
+	var caps []string
+	if !slices.Contains(drop, "ALL") {
+		for _, c := range runtime.DefaultCapabilities {
+			if !slices.Contains(drop, c) {
+				caps = append(caps, c)
+			}
+		}
+	}
+	for _, c := range add {
+		if !slices.Contains(runtime.DefaultCapabilities, c) {
+			return nil, fmt.Errorf("%w: capability %s is outside the default set", runtime.ErrInvalidSpec, c)
+		}
+		if !slices.Contains(caps, c) {
+			caps = append(caps, c)
+		}
+	}
+	if caps == nil {
+		caps = []string{}
+	}
+	return caps, nil
 }
 
 func buildResources(r runtime.Resources, defaultPids int64) *specs.LinuxResources {

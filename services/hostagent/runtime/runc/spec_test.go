@@ -120,3 +120,43 @@ func TestInvalidSpecs(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecCapabilities(t *testing.T) {
+	base := runtime.ContainerSpec{ID: "c1", SandboxID: "pod1", Name: "main", Args: []string{"sh"}}
+	for _, tc := range []struct {
+		name      string
+		drop, add []string
+		want      []string
+		err       bool
+	}{
+		{"drop all add one", []string{"ALL"}, []string{"CAP_NET_BIND_SERVICE"}, []string{"CAP_NET_BIND_SERVICE"}, false},
+		{"drop all", []string{"ALL"}, nil, []string{}, false},
+		{"drop one", []string{"CAP_NET_RAW"}, nil, nil, false},
+		{"add beyond default", nil, []string{"CAP_SYS_ADMIN"}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base
+			s.DropCapabilities, s.AddCapabilities = tc.drop, tc.add
+			spec, err := buildSpec(s, specConfig{Rootfs: "/rootfs", Seccomp: true})
+			if tc.err {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			caps := spec.Process.Capabilities
+			want := tc.want
+			if want == nil { // drop one
+				want = slices.DeleteFunc(slices.Clone(runtime.DefaultCapabilities), func(c string) bool { return slices.Contains(tc.drop, c) })
+			}
+			for name, set := range map[string][]string{"bounding": caps.Bounding, "effective": caps.Effective, "permitted": caps.Permitted} {
+				if !slices.Equal(set, want) {
+					t.Errorf("%s = %q, want %q", name, set, want)
+				}
+			}
+		})
+	}
+}
