@@ -3,5 +3,5 @@
 // pod-security.pacific.dev/enforce (privileged, baseline or restricted;
 // baseline when absent). Pods are checked on create (their spec is
 // immutable afterwards); only a cluster admin may label a namespace
-// privileged. See docs/decisions/0013-pod-security-admission.md.
+// privileged. See docs/decisions/0014-pod-security-admission.md.
 package podsecurity
