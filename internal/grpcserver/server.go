@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
 )
 
 // DefaultMaxRecvMsgBytes bounds a request: objects are capped at 1.5 MiB by
@@ -18,8 +19,24 @@ const DefaultMaxRecvMsgBytes = 4 << 20
 // Config configures a server.
 type Config struct {
 	Logger *slog.Logger
-	// Authenticator identifies callers; nil treats every caller as anonymous.
+	// Authenticator identifies callers (use Chain for several kinds of
+	// credential); nil treats every caller as anonymous. With one set, a
+	// call without credentials fails with Unauthenticated unless its
+	// method is public (health always is).
 	Authenticator Authenticator
+	// PublicMethods may be called without credentials: full methods
+	// ("/pkg.Svc/Method") or services ("/pkg.Svc/"). They skip Authorizer.
+	PublicMethods []string
+	// Authorizer decides every non-public call after authentication, using
+	// Attributes to describe it (nil Attributes: non-resource calls named
+	// by method). Streams are authorized on their first request message.
+	Authorizer Authorizer
+	Attributes AttributesFunc
+	// OnDecision, if set, sees every authorization decision (audit log).
+	OnDecision func(ctx context.Context, a Attributes, allowed bool)
+	// Reflection registers the gRPC reflection service; with an
+	// Authenticator it is served to authenticated callers only.
+	Reflection bool
 	// RatePerSecond and Burst bound requests per peer address; 0 disables.
 	RatePerSecond float64
 	Burst         int
@@ -40,11 +57,15 @@ func New(cfg Config) *Server {
 	srv := grpc.NewServer(serverOptions(cfg)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
+	if cfg.Reflection {
+		reflection.Register(srv)
+	}
 	return &Server{Server: srv, Health: hs}
 }
 
 // serverOptions is the interceptor chain and limits every server gets.
 func serverOptions(cfg Config) []grpc.ServerOption {
+	c := &cfg
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -58,14 +79,16 @@ func serverOptions(cfg Config) []grpc.ServerOption {
 		recoverUnary(logger),
 		telemetryUnary(logger),
 		errorsUnary(logger),
-		authnUnary(cfg.Authenticator),
+		authnUnary(c),
+		authzUnary(c),
 		limiter.unary(),
 	}
 	stream := []grpc.StreamServerInterceptor{
 		recoverStream(logger),
 		telemetryStream(logger),
 		errorsStream(logger),
-		authnStream(cfg.Authenticator),
+		authnStream(c),
+		authzStream(c),
 		limiter.stream(),
 	}
 	opts := []grpc.ServerOption{
