@@ -30,8 +30,9 @@ const (
 // DefaultLevel applies to namespaces without the label.
 const DefaultLevel = Baseline
 
-// ClusterAdminGroup is the group whose members are cluster admins.
-const ClusterAdminGroup = "system:cluster-admins"
+// ClusterAdminGroup is the group whose members are cluster admins
+// (grpcserver.GroupMasters once the identity hooks land).
+const ClusterAdminGroup = "system:masters"
 
 // baselineCapabilities may be added under baseline: Docker's default set,
 // which containers have anyway.
