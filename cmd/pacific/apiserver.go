@@ -61,6 +61,8 @@ A new 3-replica cluster: start each replica with the same --peer list and
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap a new cluster from --peer (or this replica alone) if the data dir is empty")
 	f.StringArrayVar(&peers, "peer", nil, "initial member ID=RAFT_ADDR@API_ADDR (repeatable)")
 	f.StringVar(&cfg.NATSURL, "nats", "", "NATS URL for the change feed (empty: no feed)")
+	f.StringVar(&cfg.AuditFile, "audit-log", "", "audit log file (JSON lines, rotated; also sent to NATS stream PACIFIC_AUDIT with --nats)")
+	f.Int64Var(&cfg.AuditMaxBytes, "audit-log-max-bytes", 100<<20, "rotate the audit log at this size (5 old files are kept)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "graceful drain limit (default 10s)")
 	return cmd
 }

@@ -122,6 +122,7 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		RaftAddr:  state.RaftAddr,
 		Bootstrap: true,
 		NATSURL:   natsSrv.ClientURL(),
+		AuditFile: filepath.Join(o.dataDir, "audit", "audit.log"),
 		Logger:    logger,
 	})
 	if err != nil {

@@ -159,6 +159,7 @@ func authenticate(ctx context.Context, cfg *Config, method string) (context.Cont
 		}
 		return ctx, status.Error(codes.Unauthenticated, "invalid credentials: "+LoginHint)
 	}
+	noteIdentity(ctx, id)
 	return WithIdentity(ctx, id), nil
 }
 

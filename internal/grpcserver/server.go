@@ -42,6 +42,9 @@ type Config struct {
 	Burst         int
 	// MaxRecvMsgBytes caps one request message (0: DefaultMaxRecvMsgBytes).
 	MaxRecvMsgBytes int
+	// OnCallDone, if set, sees every finished call with its identity,
+	// request and code (the API server's audit log).
+	OnCallDone func(ctx context.Context, call CallInfo)
 	// ExtraOptions are appended (e.g. TLS credentials).
 	ExtraOptions []grpc.ServerOption
 }
@@ -79,6 +82,7 @@ func serverOptions(cfg Config) []grpc.ServerOption {
 		recoverUnary(logger),
 		telemetryUnary(logger),
 		errorsUnary(logger),
+		callsUnary(c),
 		authnUnary(c),
 		authzUnary(c),
 		limiter.unary(),
@@ -87,6 +91,7 @@ func serverOptions(cfg Config) []grpc.ServerOption {
 		recoverStream(logger),
 		telemetryStream(logger),
 		errorsStream(logger),
+		callsStream(c),
 		authnStream(c),
 		authzStream(c),
 		limiter.stream(),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/openpacific/pacific/internal/audit"
 	"github.com/openpacific/pacific/internal/grpcserver"
 	adminv1 "github.com/openpacific/pacific/sdk/gen/pacific/admin/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -41,6 +42,11 @@ type Config struct {
 	// NATSOptions are extra connection options (credentials, TLS).
 	NATSOptions []nats.Option
 	Logger      *slog.Logger
+	// AuditFile is the audit log (JSON lines, rotated at AuditMaxBytes,
+	// default 100 MiB); "" keeps audit events only on NATS (when NATSURL is
+	// set) or nowhere.
+	AuditFile     string
+	AuditMaxBytes int64
 	// ShutdownTimeout bounds the graceful drain (default 10s).
 	ShutdownTimeout time.Duration
 	// MaxObjectBytes caps one stored object (0: 1.5 MiB).
@@ -62,6 +68,7 @@ type Server struct {
 	feed   *feed.Publisher
 	pods   *podproxy.Proxy
 	nc     *nats.Conn
+	audit  *audit.Logger
 	once   sync.Once
 }
 
@@ -114,7 +121,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: open store: %w", err)
 	}
 	s := &Server{cfg: cfg, logger: logger, lis: lis, store: st}
-	s.grpc = grpcserver.New(grpcserver.Config{Logger: logger})
+	s.grpc = grpcserver.New(grpcserver.Config{
+		Logger: logger,
+		// s.audit is set below, before serving starts.
+		OnCallDone: func(ctx context.Context, call grpcserver.CallInfo) {
+			if s.audit != nil {
+				auditCall(s.audit, reg)(ctx, call)
+			}
+		},
+	})
 	res := resource.New(resource.Config{Registry: reg, Store: st, Logger: logger, MaxObjectBytes: cfg.MaxObjectBytes})
 	corev1.RegisterResourceServiceServer(s.grpc, res)
 	corev1.RegisterDiscoveryServiceServer(s.grpc, res)
@@ -137,6 +152,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			s.closeStore()
 			lis.Close()
 			return nil, err
+		}
+	}
+	if cfg.AuditFile != "" || s.nc != nil {
+		s.audit, err = audit.New(ctx, audit.Config{File: cfg.AuditFile, MaxFileBytes: cfg.AuditMaxBytes, NATS: s.nc, Logger: logger})
+		if err != nil {
+			if s.nc != nil {
+				s.nc.Close()
+			}
+			s.closeStore()
+			lis.Close()
+			return nil, fmt.Errorf("apiserver: audit log: %w", err)
 		}
 	}
 	return s, nil
@@ -188,6 +214,13 @@ func (s *Server) Close() {
 		s.grpc.Server.Stop()
 		if s.pods != nil {
 			s.pods.Close()
+		}
+		if s.audit != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := s.audit.Close(ctx); err != nil {
+				s.logger.Warn("closing audit log", "err", err)
+			}
+			cancel()
 		}
 		if s.nc != nil {
 			s.nc.Close()
