@@ -30,9 +30,8 @@ const (
 // DefaultLevel applies to namespaces without the label.
 const DefaultLevel = Baseline
 
-// ClusterAdminGroup is the group whose members are cluster admins
-// (grpcserver.GroupMasters once the identity hooks land).
-const ClusterAdminGroup = "system:masters"
+// ClusterAdminGroup is the group whose members are cluster admins.
+const ClusterAdminGroup = grpcserver.GroupMasters
 
 // baselineCapabilities may be added under baseline: Docker's default set,
 // which containers have anyway.
