@@ -20,6 +20,7 @@ import (
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/controllers"
+	"github.com/openpacific/pacific/services/scheduler"
 )
 
 type devOptions struct {
@@ -29,6 +30,7 @@ type devOptions struct {
 	hostName string
 	registry string
 	sim      simOptions
+	sched    schedulerFlags
 }
 
 func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -60,6 +62,7 @@ server, one API server replica and the controllers. Data survives restarts in
 	cmd.Flags().StringVar(&o.registry, "registry", "", "also serve an OCI registry on this loopback address, seeded with busybox:1 from the host's static busybox (e.g. 127.0.0.1:5000)")
 	cmd.Flags().StringVar(&o.hostName, "host-name", "local", "name of the local Host object (pods bind to it with spec.nodeName)")
 	o.sim.addFlags(cmd)
+	o.sched.add(cmd, "scheduler-")
 	return cmd
 }
 
@@ -74,6 +77,9 @@ func (o *devOptions) validate() error {
 	}
 	if o.dataDir == "" {
 		return errors.New("--data-dir is required")
+	}
+	if _, err := o.sched.config("scheduler-"); err != nil {
+		return err
 	}
 	return o.sim.validate()
 }
@@ -153,6 +159,15 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		api.Close()
 		return err
 	}
+	schedCfg, _ := o.sched.config("scheduler-")
+	schedCfg.Client, schedCfg.Logger, schedCfg.Identity = c, logger, "dev"
+	// One replica: a short lease lets a restarted dev take over at once.
+	schedCfg.LeaseDuration = 2 * time.Second
+	sched, err := scheduler.New(schedCfg)
+	if err != nil {
+		api.Close()
+		return err
+	}
 	simHosts, err := newSimHosts(&o.sim, c, logger)
 	if err != nil {
 		api.Close()
@@ -193,6 +208,13 @@ Press Ctrl-C to stop (twice to stop at once).
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := sched.Run(ctrlCtx); err != nil {
+			logger.Error("scheduler stopped", "err", err)
+		}
+	}()
 	if simHosts != nil {
 		wg.Add(1)
 		go func() {

@@ -39,5 +39,21 @@ func TestDevSimHosts(t *testing.T) {
 		r = pacctl(t, bins, nil, "", cfg, "get", "pod", "web", "-n", "demo")
 		return r.code == 0 && strings.Contains(r.stdout, "Running"), r.stdout + r.stderr
 	})
+
+	// Without nodeName the scheduler places pods; one no host fits stays
+	// Pending with the reason in describe.
+	r = pacctl(t, bins, nil, strings.ReplaceAll(strings.Replace(simPod, "  nodeName: sim-2\n", "  nodeSelector: {pacific.dev/simulated: \"true\"}\n", 1), "name: web", "name: placed")+
+		"---\n"+strings.ReplaceAll(strings.ReplaceAll(strings.Replace(simPod, "  nodeName: sim-2\n", "", 1), "name: web", "name: huge"), "cpu: 100m", "cpu: \"64\""), cfg, "apply", "-f", "-")
+	if r.code != 0 {
+		t.Fatalf("apply: code=%d stderr=%q", r.code, r.stderr)
+	}
+	poll(t, 30*time.Second, func() (bool, string) {
+		r = pacctl(t, bins, nil, "", cfg, "get", "pod", "placed", "-n", "demo", "-o", "wide")
+		return r.code == 0 && strings.Contains(r.stdout, "Running") && strings.Contains(r.stdout, "sim-"), r.stdout + r.stderr
+	})
+	poll(t, 30*time.Second, func() (bool, string) {
+		r = pacctl(t, bins, nil, "", cfg, "describe", "pod", "huge", "-n", "demo")
+		return r.code == 0 && strings.Contains(r.stdout, "hosts available:") && strings.Contains(r.stdout, "3 insufficient cpu"), r.stdout + r.stderr
+	})
 	dev.stop(t)
 }

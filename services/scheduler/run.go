@@ -1,0 +1,220 @@
+package scheduler
+
+import (
+	"context"
+	"maps"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/openpacific/pacific/sdk/apis"
+	"github.com/openpacific/pacific/sdk/client"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+)
+
+const condPodScheduled = "PodScheduled"
+
+func (r *run) hostChanged(h *corev1.Host) {
+	r.mu.Lock()
+	r.cache.setHost(h)
+	r.mu.Unlock()
+	r.queue.moveAll()
+}
+
+func (r *run) hostDeleted(h *corev1.Host) {
+	r.mu.Lock()
+	r.cache.removeHost(h.GetMetadata().GetName())
+	r.mu.Unlock()
+}
+
+func (r *run) podChanged(p *corev1.Pod) {
+	key := apis.Key(p)
+	if p.GetSpec().GetNodeName() != "" {
+		r.queue.forget(key)
+		r.mu.Lock()
+		delete(r.pending, key)
+		delete(r.assumed, key)
+		freed := false
+		if isTerminal(p) {
+			freed = r.cache.removePod(key)
+		} else if pi, err := newPodInfo(p); err == nil {
+			r.cache.addPod(pi)
+		} else {
+			r.log.Warn("bound pod not understood; its requests are not counted", "pod", key, "err", err)
+		}
+		r.mu.Unlock()
+		if freed {
+			r.queue.moveAll()
+		}
+		return
+	}
+	if p.GetMetadata().GetDeletionTimestamp() != nil || isTerminal(p) {
+		r.mu.Lock()
+		delete(r.pending, key)
+		r.mu.Unlock()
+		r.queue.forget(key)
+		return
+	}
+	r.mu.Lock()
+	old := r.pending[key]
+	if old != nil && old.GetMetadata().GetResourceVersion() > p.GetMetadata().GetResourceVersion() {
+		r.mu.Unlock()
+		return // we already hold a newer version (from our own write)
+	}
+	r.pending[key] = p
+	changed := old == nil || old.GetMetadata().GetGeneration() != p.GetMetadata().GetGeneration() ||
+		!maps.Equal(old.GetMetadata().GetLabels(), p.GetMetadata().GetLabels())
+	busy := r.assumed[key]
+	r.mu.Unlock()
+	if changed && !busy {
+		r.queue.add(key)
+	}
+}
+
+func (r *run) podDeleted(p *corev1.Pod) {
+	key := apis.Key(p)
+	r.mu.Lock()
+	delete(r.pending, key)
+	freed := r.cache.removePod(key)
+	delete(r.assumed, key)
+	r.mu.Unlock()
+	r.queue.forget(key)
+	if freed {
+		r.queue.moveAll()
+	}
+}
+
+// scheduleOne decides for one pod and hands the binding or the
+// explanation to the workers.
+func (r *run) scheduleOne(ctx context.Context, key string) {
+	r.mu.Lock()
+	p := r.pending[key]
+	if p == nil {
+		r.mu.Unlock()
+		r.queue.forget(key)
+		return
+	}
+	pi, err := newPodInfo(p)
+	if err != nil {
+		r.mu.Unlock()
+		r.queue.done(key, unschedulable)
+		r.send(ctx, job{key: key, pod: p, explanation: "the scheduler cannot read this pod: " + err.Error()})
+		return
+	}
+	d, next := r.cache.schedule(pi, r.s.cfg.Strategy, r.s.cfg.PercentageOfHostsToScore, r.next, r.rng)
+	r.next = next
+	if d.host != "" {
+		pi.host = d.host
+		r.cache.addPod(pi)
+		r.assumed[key] = true
+	}
+	r.mu.Unlock()
+	if d.host == "" {
+		r.queue.done(key, unschedulable)
+	}
+	r.send(ctx, job{key: key, pod: p, host: d.host, explanation: d.explanation})
+}
+
+func (r *run) send(ctx context.Context, j job) {
+	select {
+	case r.jobs <- j:
+	case <-ctx.Done():
+	}
+}
+
+func (r *run) worker(ctx context.Context) {
+	for j := range r.jobs {
+		if ctx.Err() != nil {
+			continue
+		}
+		if j.host != "" {
+			r.bind(ctx, j)
+		} else {
+			r.markUnschedulable(ctx, j)
+		}
+	}
+}
+
+// bind sets spec.nodeName with the resource_version the decision was
+// based on: if the pod changed meanwhile (or another scheduler bound it),
+// the API server refuses and the pod is retried.
+func (r *run) bind(ctx context.Context, j job) {
+	next := proto.Clone(j.pod).(*corev1.Pod)
+	next.Spec.NodeName = j.host
+	if next.Metadata.Annotations == nil {
+		next.Metadata.Annotations = map[string]string{}
+	}
+	next.Metadata.Annotations[PlacementAnnotation] = j.explanation
+	next.Status = nil
+	_, err := r.s.pods.Update(ctx, next)
+	if err == nil {
+		r.queue.done(j.key, bound)
+		return
+	}
+	r.mu.Lock()
+	if r.assumed[j.key] {
+		delete(r.assumed, j.key)
+		r.cache.removePod(j.key)
+	}
+	r.mu.Unlock()
+	switch {
+	case client.IsNotFound(err):
+		r.queue.forget(j.key)
+	case ctx.Err() != nil:
+	default:
+		if !client.IsConflict(err) {
+			r.log.Warn("bind failed; will retry", "pod", j.key, "host", j.host, "err", err)
+		}
+		r.queue.done(j.key, failed)
+	}
+}
+
+// markUnschedulable writes PodScheduled=False and the explanation, unless
+// the pod says so already.
+func (r *run) markUnschedulable(ctx context.Context, j job) {
+	st := j.pod.GetStatus()
+	if c := findCondition(st.GetConditions(), condPodScheduled); c != nil && c.GetStatus() == "False" &&
+		c.GetMessage() == j.explanation && st.GetSchedulingExplanation() == j.explanation {
+		return
+	}
+	next := proto.Clone(j.pod).(*corev1.Pod)
+	if next.Status == nil {
+		next.Status = &corev1.PodStatus{Phase: "Pending"}
+	}
+	next.Status.SchedulingExplanation = j.explanation
+	cond := &corev1.Condition{Type: condPodScheduled, Status: "False", Reason: "Unschedulable", Message: j.explanation, LastTransitionTime: timestamppb.New(time.Now())}
+	replaced := false
+	for i, old := range next.Status.Conditions {
+		if old.GetType() == condPodScheduled {
+			if old.GetStatus() == "False" {
+				cond.LastTransitionTime = old.GetLastTransitionTime()
+			}
+			next.Status.Conditions[i], replaced = cond, true
+		}
+	}
+	if !replaced {
+		next.Status.Conditions = append(next.Status.Conditions, cond)
+	}
+	out, err := r.s.pods.UpdateStatus(ctx, next)
+	if err != nil {
+		if ctx.Err() == nil && !client.IsNotFound(err) && !client.IsConflict(err) {
+			r.log.Warn("write unschedulable status", "pod", j.key, "err", err)
+		}
+		return
+	}
+	r.mu.Lock()
+	if cur := r.pending[j.key]; cur != nil && cur.GetMetadata().GetResourceVersion() < out.GetMetadata().GetResourceVersion() {
+		r.pending[j.key] = out
+	}
+	r.mu.Unlock()
+}
+
+func findCondition(conds []*corev1.Condition, typ string) *corev1.Condition {
+	for _, c := range conds {
+		if c.GetType() == typ {
+			return c
+		}
+	}
+	return nil
+}
