@@ -118,8 +118,9 @@ func (c *cache) setHost(h *corev1.Host) {
 	} else {
 		pods = c.orphans[hi.name]
 		delete(c.orphans, hi.name)
-		c.orderDirty = true
 	}
+	// order holds hostInfo pointers: rebuild it to hold the new one.
+	c.orderDirty = true
 	c.hosts[hi.name] = hi
 	for p := range pods {
 		c.attach(p, hi)

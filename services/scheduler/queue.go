@@ -34,6 +34,12 @@ type podQueue struct {
 	flushAfter time.Duration
 	closed     bool
 	now        func() time.Time
+	// moves counts moveAll calls; popMoves is its value when each
+	// in-flight pod was popped. A pod found unschedulable while the
+	// cluster changed is retried after backoff instead of parked: the
+	// change may have come too late for its attempt.
+	moves    int
+	popMoves map[string]int
 }
 
 type place int
@@ -48,7 +54,7 @@ const (
 
 func newPodQueue(initial, maxBackoff, flushAfter time.Duration) *podQueue {
 	q := &podQueue{
-		where: map[string]place{}, parkedAt: map[string]time.Time{}, due: map[string]time.Time{}, attempts: map[string]int{},
+		where: map[string]place{}, popMoves: map[string]int{}, parkedAt: map[string]time.Time{}, due: map[string]time.Time{}, attempts: map[string]int{},
 		initial: initial, maxBackoff: maxBackoff, flushAfter: flushAfter, now: time.Now,
 	}
 	q.cond = sync.NewCond(&q.mu)
@@ -89,6 +95,7 @@ func (q *podQueue) pop() (string, bool) {
 				continue // forgotten meanwhile
 			}
 			q.where[key] = inFlight
+			q.popMoves[key] = q.moves
 			return key, true
 		}
 		q.cond.Wait()
@@ -102,6 +109,10 @@ func (q *podQueue) done(key string, o outcome) {
 	if q.where[key] != inFlight {
 		return
 	}
+	if o == unschedulable && q.popMoves[key] != q.moves {
+		o = failed
+	}
+	delete(q.popMoves, key)
 	switch o {
 	case bound:
 		q.forgetLocked(key)
@@ -125,6 +136,7 @@ func (q *podQueue) forget(key string) {
 
 func (q *podQueue) forgetLocked(key string) {
 	delete(q.where, key)
+	delete(q.popMoves, key)
 	delete(q.parkedAt, key)
 	delete(q.due, key)
 	delete(q.attempts, key)
@@ -143,6 +155,7 @@ func (q *podQueue) backoff(key string) time.Duration {
 func (q *podQueue) moveAll() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.moves++
 	for key, at := range q.parkedAt {
 		delete(q.parkedAt, key)
 		q.where[key] = inBackoff

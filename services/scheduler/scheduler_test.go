@@ -1,0 +1,264 @@
+package scheduler_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpacific/pacific/sdk/client"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/apiserver/apiservertest"
+	"github.com/openpacific/pacific/services/hostagent/sim"
+	"github.com/openpacific/pacific/services/scheduler"
+)
+
+const zone = "topology.pacific.dev/zone"
+
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	c     *client.Client
+	fleet *sim.Fleet
+	pods  *client.Typed[*corev1.Pod]
+	hosts *client.Typed[*corev1.Host]
+}
+
+// start runs an API server and a fleet of simulated hosts.
+func start(t *testing.T, hosts []sim.HostConfig) *env {
+	t.Helper()
+	c, err := client.New(client.Options{Servers: []string{apiservertest.Start(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	fleet, err := sim.New(sim.Config{Client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.AddHosts(ctx, hosts); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = fleet.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	if _, err := client.For[*corev1.Namespace](c).Create(ctx, &corev1.Namespace{Metadata: &corev1.ObjectMeta{Name: "demo"}}); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, ctx: ctx, c: c, fleet: fleet, pods: client.For[*corev1.Pod](c), hosts: client.For[*corev1.Host](c)}
+}
+
+// runScheduler starts a replica; the returned func stops it and waits.
+func (e *env) runScheduler(identity string, lease time.Duration) (*scheduler.Scheduler, func()) {
+	e.t.Helper()
+	s, err := scheduler.New(scheduler.Config{Client: e.c, Identity: identity, LeaseDuration: lease, BackoffInitial: 100 * time.Millisecond, BackoffMax: time.Second})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.Run(ctx); err != nil {
+			e.t.Errorf("scheduler %s: %v", identity, err)
+		}
+	}()
+	stop := func() { cancel(); <-done }
+	e.t.Cleanup(stop)
+	return s, stop
+}
+
+func (e *env) createPod(name string, labels map[string]string, cpu, mem string, mutate ...func(*corev1.PodSpec)) {
+	e.t.Helper()
+	p := &corev1.Pod{
+		Metadata: &corev1.ObjectMeta{Name: name, Namespace: "demo", Labels: labels},
+		Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "main", Image: "busybox:1",
+			Resources: &corev1.ResourceRequirements{Requests: map[string]string{"cpu": cpu, "memory": mem}}}}},
+	}
+	for _, m := range mutate {
+		m(p.Spec)
+	}
+	if _, err := e.pods.Create(e.ctx, p); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// eventually polls until cond holds, failing with the last message.
+func (e *env) eventually(what string, cond func() (bool, string)) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var msg string
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, msg = cond(); ok {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	e.t.Fatalf("timed out waiting for %s: %s", what, msg)
+}
+
+func (e *env) podsBound(n int) map[string]*corev1.Pod {
+	e.t.Helper()
+	out := map[string]*corev1.Pod{}
+	e.eventually(fmt.Sprintf("%d pods bound", n), func() (bool, string) {
+		list, _, err := e.pods.ListAll(e.ctx, client.ListOptions{Namespace: "demo"})
+		if err != nil {
+			return false, err.Error()
+		}
+		bound := 0
+		for _, p := range list {
+			out[p.GetMetadata().GetName()] = p
+			if p.GetSpec().GetNodeName() != "" {
+				bound++
+			}
+		}
+		return bound >= n, fmt.Sprintf("%d bound", bound)
+	})
+	return out
+}
+
+func TestPlacementWithSimHosts(t *testing.T) {
+	var hosts []sim.HostConfig
+	for i := range 6 {
+		hosts = append(hosts, sim.HostConfig{Name: fmt.Sprintf("h%d", i), Labels: map[string]string{zone: fmt.Sprintf("z%d", i%3)}, CPUMillis: 2000, MemoryBytes: 4 << 30})
+	}
+	e := start(t, hosts)
+	e.runScheduler("s1", 2*time.Second)
+	web := map[string]string{"app": "web"}
+	anti := func(s *corev1.PodSpec) {
+		s.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*corev1.PodAffinityTerm{{
+			TopologyKey: "pacific.dev/hostname", LabelSelector: &corev1.LabelSelector{MatchLabels: web},
+		}}}}
+	}
+	spreadZones := func(s *corev1.PodSpec) {
+		s.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: zone, WhenUnsatisfiable: "DoNotSchedule",
+			LabelSelector: &corev1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}}}
+	}
+	for i := range 6 {
+		e.createPod(fmt.Sprintf("web-%d", i), web, "100m", "64Mi", anti)
+	}
+	for i := range 9 {
+		e.createPod(fmt.Sprintf("api-%d", i), map[string]string{"app": "api"}, "100m", "64Mi", spreadZones)
+	}
+	pods := e.podsBound(15)
+	webHosts := map[string]bool{}
+	apiZones := map[string]int{}
+	for name, p := range pods {
+		host := p.GetSpec().GetNodeName()
+		if strings.HasPrefix(name, "web-") {
+			if webHosts[host] {
+				t.Errorf("anti-affinity violated: two web pods on %s", host)
+			}
+			webHosts[host] = true
+		} else {
+			apiZones[hostZone(host)]++
+		}
+		if p.GetMetadata().GetAnnotations()[scheduler.PlacementAnnotation] == "" {
+			t.Errorf("%s: no placement explanation", name)
+		}
+	}
+	for z, n := range apiZones {
+		if n != 3 {
+			t.Errorf("zone %s has %d api pods, want 3 (spread %v)", z, n, apiZones)
+		}
+	}
+	// A seventh web pod has nowhere to go; a pod too big for any host
+	// neither. Both say why, and stay Pending.
+	e.createPod("web-6", web, "100m", "64Mi", anti)
+	e.createPod("huge", nil, "3", "64Mi")
+	for name, want := range map[string]string{
+		"web-6": "0/6 hosts available: 6 conflicting with pod anti-affinity",
+		"huge":  "0/6 hosts available: 6 insufficient cpu",
+	} {
+		e.eventually(name+" explained", func() (bool, string) {
+			p, err := e.pods.Get(e.ctx, "demo", name)
+			if err != nil {
+				return false, err.Error()
+			}
+			cond := condition(p, "PodScheduled")
+			return p.GetStatus().GetSchedulingExplanation() == want && cond.GetStatus() == "False" && cond.GetReason() == "Unschedulable" &&
+				p.GetSpec().GetNodeName() == "", fmt.Sprintf("%q %v", p.GetStatus().GetSchedulingExplanation(), cond)
+		})
+	}
+	// Once a host is freed, the waiting web pod is placed there.
+	victim := pods["web-0"].GetSpec().GetNodeName()
+	if err := e.pods.Delete(e.ctx, "demo", "web-0"); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("web-6 placed where web-0 was", func() (bool, string) {
+		p, err := e.pods.Get(e.ctx, "demo", "web-6")
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.GetSpec().GetNodeName() == victim && condition(p, "PodScheduled").GetStatus() == "True", p.GetSpec().GetNodeName()
+	})
+	// Sim hosts run what is bound to them.
+	e.eventually("web-6 Running", func() (bool, string) {
+		p, err := e.pods.Get(e.ctx, "demo", "web-6")
+		return err == nil && p.GetStatus().GetPhase() == "Running", fmt.Sprint(err)
+	})
+	// Maintenance and cordon keep new pods away.
+	for i, mutate := range []func(*corev1.Host){func(h *corev1.Host) { h.Spec.Maintenance = true }, func(h *corev1.Host) { h.Spec.Unschedulable = true }} {
+		h, err := e.hosts.Get(e.ctx, "", fmt.Sprintf("h%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mutate(h)
+		if _, err := e.hosts.Update(e.ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.createPod("big", nil, "1900m", "64Mi")
+	e.eventually("big explained", func() (bool, string) {
+		p, err := e.pods.Get(e.ctx, "demo", "big")
+		if err != nil {
+			return false, err.Error()
+		}
+		x := p.GetStatus().GetSchedulingExplanation()
+		return strings.Contains(x, "1 in maintenance") && strings.Contains(x, "1 cordoned") && strings.Contains(x, "4 insufficient cpu"), x
+	})
+}
+
+func hostZone(host string) string {
+	var i int
+	fmt.Sscanf(host, "h%d", &i)
+	return fmt.Sprintf("z%d", i%3)
+}
+
+func condition(p *corev1.Pod, typ string) *corev1.Condition {
+	for _, c := range p.GetStatus().GetConditions() {
+		if c.GetType() == typ {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestLeaderFailover(t *testing.T) {
+	e := start(t, []sim.HostConfig{{Name: "h0"}, {Name: "h1"}})
+	s1, stop1 := e.runScheduler("s1", time.Second)
+	e.eventually("s1 leads", func() (bool, string) { return s1.IsLeader(), "" })
+	s2, _ := e.runScheduler("s2", time.Second)
+	e.createPod("before", nil, "100m", "64Mi")
+	e.podsBound(1)
+	if s2.IsLeader() {
+		t.Fatal("two leaders")
+	}
+	stop1()
+	e.eventually("s2 takes over", func() (bool, string) { return s2.IsLeader(), "" })
+	e.createPod("after", nil, "100m", "64Mi")
+	e.podsBound(2)
+	lease, err := client.For[*corev1.Lease](e.c).Get(e.ctx, scheduler.DefaultLeaseNamespace, scheduler.DefaultLeaseName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lease.GetSpec().GetHolderIdentity() != "s2" || lease.GetSpec().GetLeaseTransitions() < 1 {
+		t.Fatalf("lease: %v", lease.GetSpec())
+	}
+}
