@@ -160,7 +160,8 @@ func newPodInfo(p *corev1.Pod) (*podInfo, error) {
 		}
 	}
 	for i, c := range spec.GetTopologySpreadConstraints() {
-		sel, none, err := labels.FromLabelSelector(c.GetLabelSelector())
+		sel, err := labels.FromProto(c.GetLabelSelector())
+		none := c.GetLabelSelector() == nil
 		if err != nil {
 			return nil, fmt.Errorf("topologySpreadConstraints[%d]: %w", i, err)
 		}
@@ -173,7 +174,9 @@ func newPodInfo(p *corev1.Pod) (*podInfo, error) {
 }
 
 func compileTerm(t *corev1.PodAffinityTerm, ns string, weight int32) (*podTerm, error) {
-	sel, none, err := labels.FromLabelSelector(t.GetLabelSelector())
+	// A term without a selector matches no pod (as in Kubernetes).
+	sel, err := labels.FromProto(t.GetLabelSelector())
+	none := t.GetLabelSelector() == nil
 	if err != nil {
 		return nil, fmt.Errorf("pod affinity term: %w", err)
 	}
