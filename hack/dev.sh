@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds pacific and pacctl into ./bin and runs `pacific dev` (everything in
+# Builds pacific, pacific-shim and pacctl into ./bin and runs `pacific dev` (everything in
 # one process on loopback). Extra arguments go to `pacific dev`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
-echo "building bin/pacific and bin/pacctl ..." >&2
+echo "building bin/pacific, bin/pacific-shim and bin/pacctl ..." >&2
 go build -o bin/pacific ./cmd/pacific
+go build -o bin/pacific-shim ./cmd/pacific-shim
 go build -o bin/pacctl ./cmd/pacctl
 hack/install-runc.sh >&2 || echo "runc could not be installed: pacific dev will run without a local host" >&2
 export PATH="$PWD/.bin:$PATH"

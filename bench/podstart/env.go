@@ -35,11 +35,13 @@ const (
 )
 
 type envConfig struct {
-	dir     string
-	runc    string
-	busybox string
-	workers int // 0: the agent's default
-	log     *slog.Logger
+	dir      string
+	runc     string
+	shim     string // the container shim's ShimPath and ShimArgs
+	shimArgs []string
+	busybox  string
+	workers  int // 0: the agent's default
+	log      *slog.Logger
 }
 
 // env is one host in this process, assembled like cmd/pacific's dev mode:
@@ -87,7 +89,7 @@ func startEnv(ctx context.Context, cfg envConfig) (_ *env, err error) {
 	if err := e.startRegistry(ctx, cfg.busybox); err != nil {
 		return nil, err
 	}
-	if err := e.startNode(ctx, cfg.runc, cfg.workers); err != nil {
+	if err := e.startNode(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if e.watch, err = watchPods(ctx, e.pods); err != nil {
@@ -142,7 +144,7 @@ func (e *env) startRegistry(ctx context.Context, busybox string) error {
 
 // startNode starts the image service (gRPC on loopback), the runc runtime
 // and the host agent, as cmd/pacific/node.go does.
-func (e *env) startNode(ctx context.Context, runcPath string, workers int) error {
+func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	var err error
 	e.images, err = imagesvc.New(ctx, imagesvc.Options{Root: filepath.Join(e.dir, "images"), Logger: e.log.With("component", "imagesvc")})
 	if err != nil {
@@ -158,13 +160,9 @@ func (e *env) startNode(ctx context.Context, runcPath string, workers int) error
 	if e.conn, err = grpc.NewClient(imageLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return fmt.Errorf("image service client: %w", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own executable for the container shim: %w", err)
-	}
 	e.rt, err = runc.New(ctx, runc.Options{
-		StateDir: filepath.Join(e.dir, "runtime"), RuncPath: runcPath,
-		ShimPath: self, ShimArgs: []string{shimCommand}, CgroupParent: e.cgroup,
+		StateDir: filepath.Join(e.dir, "runtime"), RuncPath: cfg.runc,
+		ShimPath: cfg.shim, ShimArgs: cfg.shimArgs, CgroupParent: e.cgroup,
 		Logger: e.log.With("component", "runtime"),
 	})
 	if err != nil {
@@ -179,7 +177,7 @@ func (e *env) startNode(ctx context.Context, runcPath string, workers int) error
 		Client:       e.c, HostName: hostName, Runtime: e.rt,
 		Images:   imageclient.New(imagev1.NewImageServiceClient(e.conn)),
 		StateDir: filepath.Join(e.dir, "agent"),
-		Workers:  workers,
+		Workers:  cfg.workers,
 		Logger:   e.log,
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openpacific/pacific/services/hostagent/runtime/runc"
 )
 
 // checkMachine verifies what the benchmark needs and resolves o.runc and
@@ -38,22 +41,48 @@ func checkMachine(o *options) error {
 	return nil
 }
 
+// findRepo returns the directory with go.work at or above the working
+// directory ("" if none).
+func findRepo() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for ; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
 // findRunc returns <repo>/.bin/runc (hack/install-runc.sh) when the working
 // directory is inside the repository, else runc from PATH, else "".
 func findRunc() string {
-	if dir, err := os.Getwd(); err == nil {
-		for ; dir != "/"; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-				p := filepath.Join(dir, ".bin", "runc")
-				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-					return p
-				}
-				break
-			}
+	if repo := findRepo(); repo != "" {
+		p := filepath.Join(repo, ".bin", "runc")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
 		}
 	}
 	p, _ := exec.LookPath("runc")
 	return p
+}
+
+// buildShim builds cmd/pacific-shim into dir, as hack/dev.sh installs it
+// next to pacific, and returns its path.
+func buildShim(ctx context.Context, dir string) (string, error) {
+	repo := findRepo()
+	if repo == "" {
+		return "", errors.New("-shim small: run from inside the repository (it builds ./cmd/pacific-shim), or pass -shim self or -shim PATH")
+	}
+	bin := filepath.Join(dir, runc.ShimBinary)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pacific-shim")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/pacific-shim: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return bin, nil
 }
 
 // checkStatic fails unless path is a statically linked ELF executable: the

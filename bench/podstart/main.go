@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ const shimCommand = "shim"
 
 type options struct {
 	runc       string
+	shim       string
 	busybox    string
 	dir        string
 	sequential int
@@ -41,6 +43,7 @@ func main() {
 	}
 	var o options
 	flag.StringVar(&o.runc, "runc", "", "runc binary (default: <repo>/.bin/runc from hack/install-runc.sh, else runc from PATH)")
+	flag.StringVar(&o.shim, "shim", "small", "container shim: small (build cmd/pacific-shim, as hack/dev.sh installs it), self (this binary re-run as `shim`, like pacific without pacific-shim), or the path of a pacific-shim")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "static busybox (Debian busybox-static) the image is built from")
 	flag.StringVar(&o.dir, "dir", os.TempDir(), "parent of the temporary state dir (API server, image cache, rootfs, bundles)")
 	flag.IntVar(&o.sequential, "sequential", 100, "pods created one after another")
@@ -94,8 +97,13 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	if err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	log.Info("starting the host in this process", "dir", dir, "runc", o.runc)
-	e, err := startEnv(ctx, envConfig{dir: dir, runc: o.runc, busybox: o.busybox, workers: o.workers, log: svcLog})
+	shimPath, shimArgs, err := resolveShim(ctx, o.shim, dir)
+	if err != nil {
+		cleanupDir(dir, log)
+		return nil, err
+	}
+	log.Info("starting the host in this process", "dir", dir, "runc", o.runc, "shim", shimPath)
+	e, err := startEnv(ctx, envConfig{dir: dir, runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, log: svcLog})
 	if err != nil {
 		cleanupDir(dir, log)
 		return nil, err
@@ -145,6 +153,29 @@ func measure(ctx context.Context, o options, e *env, res *results, log *slog.Log
 		}
 	}
 	return nil
+}
+
+// resolveShim turns -shim into the runtime's ShimPath and ShimArgs.
+func resolveShim(ctx context.Context, shim, dir string) (string, []string, error) {
+	switch shim {
+	case "small":
+		p, err := buildShim(ctx, dir)
+		return p, nil, err
+	case "self":
+		self, err := os.Executable()
+		if err != nil {
+			return "", nil, fmt.Errorf("find own executable for the container shim: %w", err)
+		}
+		return self, []string{shimCommand}, nil
+	}
+	p, err := filepath.Abs(shim)
+	if err != nil {
+		return "", nil, err
+	}
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return "", nil, fmt.Errorf("-shim %s: not small, self or an executable file", shim)
+	}
+	return p, nil, nil
 }
 
 // discard is a logger that drops everything.

@@ -93,9 +93,13 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		n.close()
 		return nil, fmt.Errorf("find own executable for the container shim: %w", err)
 	}
+	// The small pacific-shim next to this binary if installed, else this
+	// binary as `pacific shim`.
+	shimPath, shimArgs := runc.DefaultShim(self)
+	cfg.logger.Debug("container shim", "path", shimPath, "args", shimArgs)
 	n.runtime, err = runc.New(ctx, runc.Options{
 		StateDir: filepath.Join(cfg.dataDir, "runtime"), RuncPath: cfg.runcPath,
-		ShimPath: self, ShimArgs: []string{shimCommand}, Logger: cfg.logger.With("component", "runtime"),
+		ShimPath: shimPath, ShimArgs: shimArgs, Logger: cfg.logger.With("component", "runtime"),
 	})
 	if err != nil {
 		n.close()

@@ -194,6 +194,9 @@ func (a *Agent) startRun(ctx context.Context, pod *corev1.Pod, sb runtime.Sandbo
 		a.retireRun(ctx, md.GetUid(), id)
 		return a.createFailed(pod, c, cr, cs, reason, err.Error())
 	}
+	// Created and started in one step where the runtime can (for runc one
+	// process less per start); StartContainer below is then a no-op.
+	spec.Start = true
 	_, err = a.rt.CreateContainer(ctx, spec)
 	if errors.Is(err, runtime.ErrAlreadyExists) {
 		if rerr := a.rt.RemoveContainer(ctx, id); rerr == nil {

@@ -16,8 +16,8 @@ import (
 	"time"
 )
 
-// binaries builds pacific and pacctl once per test binary.
-type binaries struct{ pacific, pacctl string }
+// binaries builds pacific, pacific-shim and pacctl once per test binary.
+type binaries struct{ pacific, pacctl, shim string }
 
 var (
 	buildOnce sync.Once
@@ -33,8 +33,10 @@ func build(t *testing.T) binaries {
 			buildErr = err
 			return
 		}
-		built = binaries{pacific: filepath.Join(dir, "pacific"), pacctl: filepath.Join(dir, "pacctl")}
-		for bin, pkg := range map[string]string{built.pacific: "../../cmd/pacific", built.pacctl: "../../cmd/pacctl"} {
+		// pacific-shim next to pacific, as hack/dev.sh installs it: the
+		// host agent's containers run under it.
+		built = binaries{pacific: filepath.Join(dir, "pacific"), pacctl: filepath.Join(dir, "pacctl"), shim: filepath.Join(dir, "pacific-shim")}
+		for bin, pkg := range map[string]string{built.pacific: "../../cmd/pacific", built.pacctl: "../../cmd/pacctl", built.shim: "../../cmd/pacific-shim"} {
 			out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)

@@ -92,6 +92,10 @@ spec:
 	if pod.condition("Ready") != "False" {
 		t.Fatalf("Ready before the readiness file exists: %+v", pod.Status)
 	}
+	// The container runs under the small shim installed next to pacific.
+	if n := processesOf(t, bins.shim); n != 1 {
+		t.Fatalf("%d processes of %s, want the one shim of the pod's container", n, bins.shim)
+	}
 
 	// logs shows the container's output.
 	poll(t, 30*time.Second, func() (bool, string) {
@@ -136,4 +140,20 @@ spec:
 		t.Fatalf("mounts left under %s", dataDir)
 	}
 	dev.stop(t)
+}
+
+// processesOf counts the running processes whose executable is exe.
+func processesOf(t *testing.T, exe string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if target, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && target == exe {
+			n++
+		}
+	}
+	return n
 }

@@ -25,11 +25,13 @@ type Runtime interface {
 	// ListSandboxes returns all sandboxes.
 	ListSandboxes(ctx context.Context) ([]Sandbox, error)
 
-	// CreateContainer prepares a container (process created, not started).
+	// CreateContainer prepares a container (process created, not started;
+	// started too when spec.Start is set and the runtime supports it).
 	// Errors wrapping ErrStartFailed mean the spec cannot run (e.g. the
 	// command does not exist); nothing is left behind.
 	CreateContainer(ctx context.Context, spec ContainerSpec) (ContainerStatus, error)
-	// StartContainer starts a created container's process.
+	// StartContainer starts a created container's process; starting a
+	// started one is a no-op.
 	StartContainer(ctx context.Context, id string) error
 	// KillContainer sends a signal to the container's main process.
 	KillContainer(ctx context.Context, id string, sig syscall.Signal) error

@@ -111,6 +111,12 @@ type ContainerSpec struct {
 	// OOMScoreAdj, when set, is written to the process' oom_score_adj.
 	OOMScoreAdj *int
 	Labels      map[string]string
+	// Start makes CreateContainer start the process too, in one step
+	// (StartContainer is then a no-op); a failure to start is then
+	// CreateContainer's error, wrapping ErrStartFailed. Runtimes that
+	// cannot do both at once may ignore it: callers still call
+	// StartContainer.
+	Start bool
 }
 
 // ContainerState is the lifecycle state of a container.

@@ -102,7 +102,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec runtime.ContainerSpe
 		os.RemoveAll(m.Bundle)
 		return runtime.ContainerStatus{}, err
 	}
-	cmd, info, err := r.spawnShim(ctx, m)
+	cmd, info, err := r.spawnShim(ctx, m, spec.Start)
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -113,6 +113,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec runtime.ContainerSpe
 	}
 	c.mu.Lock()
 	c.meta.ShimPid, c.meta.ShimStart, c.meta.Pid = info.shimPid, info.shimStart, info.initPid
+	if spec.Start {
+		c.meta.StartedAt = time.Now().UTC()
+	}
 	m = c.meta
 	c.mu.Unlock()
 	r.watchChild(c, cmd)
@@ -124,7 +127,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec runtime.ContainerSpe
 		return runtime.ContainerStatus{}, fmt.Errorf("create container %s: %w", spec.ID, err)
 	}
 	ok = true
-	r.log.Info("container created", "container", spec.ID, "sandbox", spec.SandboxID, "pid", info.initPid)
+	r.log.Info("container created", "container", spec.ID, "sandbox", spec.SandboxID, "pid", info.initPid, "started", spec.Start)
 	return c.status(), nil
 }
 

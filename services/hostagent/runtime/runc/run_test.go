@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,5 +120,57 @@ func TestCreateErrors(t *testing.T) {
 	t0 := time.Now()
 	if _, err := e.rt.StopContainer(ctx, "dup", 10*time.Second); err != nil || time.Since(t0) > 5*time.Second {
 		t.Fatalf("stop of created container: %v after %v", err, time.Since(t0))
+	}
+}
+
+// With Start, CreateContainer runs the process at once (runc run --detach
+// in the shim): runc itself reports it running before any StartContainer,
+// output reaches the log, and a later StartContainer is a no-op.
+func TestCreateWithStartRunsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := e.ctx()
+	s := e.spec("now", "sh", "-c", "echo started; sleep 60")
+	s.Start = true
+	st, err := e.rt.CreateContainer(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != runtime.StateRunning || st.StartedAt.IsZero() || st.Pid <= 0 {
+		t.Fatalf("status after create with Start = %+v, want running with a start time and a pid", st)
+	}
+	rs, err := e.rt.cli.state(ctx, "now")
+	if err != nil || rs.Status != "running" || rs.Pid != st.Pid {
+		t.Fatalf("runc state = %+v, %v; want running pid %d", rs, err, st.Pid)
+	}
+	if err := e.rt.StartContainer(ctx, "now"); err != nil {
+		t.Fatalf("start of a started container: %v", err)
+	}
+	poll(t, "output in the log", 10*time.Second, func() bool {
+		return slices.Contains(e.logs(logOpts("now")), "stdout started")
+	})
+	exit, err := e.rt.StopContainer(ctx, "now", 0)
+	if err != nil || exit.Signal != syscall.SIGKILL {
+		t.Fatalf("stop = %+v, %v; want killed", exit, err)
+	}
+	if err := e.rt.RemoveContainer(ctx, "now"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A command that cannot start fails the create itself, leaving nothing.
+	bad := e.spec("bad", "/no/such/binary")
+	bad.Start = true
+	_, err = e.rt.CreateContainer(ctx, bad)
+	if !errors.Is(err, runtime.ErrStartFailed) || !strings.Contains(err.Error(), "no/such/binary") {
+		t.Fatalf("create with Start of a missing command: %v, want ErrStartFailed naming it", err)
+	}
+	if _, err := e.rt.ContainerStatus(ctx, "bad"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("failed container still known: %v", err)
+	}
+	if _, err := os.Stat(e.rt.bundleDir("bad")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("bundle left behind: %v", err)
+	}
+	if states, err := e.rt.cli.list(ctx); err != nil || len(states) != 0 {
+		t.Fatalf("runc still has %v (%v)", states, err)
 	}
 }

@@ -28,12 +28,13 @@ type shimInfo struct {
 }
 
 // spawnShim starts the shim of container m and waits until `runc create`
-// has returned. The shim runs in its own session so it survives the agent.
-func (r *Runtime) spawnShim(ctx context.Context, m containerMeta) (*exec.Cmd, shimInfo, error) {
+// (`runc run --detach` if start) has returned. The shim runs in its own
+// session so it survives the agent.
+func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*exec.Cmd, shimInfo, error) {
 	cfg := shim.Config{
 		ID: m.ID, Bundle: m.Bundle, Runc: r.opts.RuncPath, RuncRoot: r.cli.root,
 		LogPath: m.LogPath, LogMaxBytes: r.opts.LogMaxBytes, LogMaxFiles: r.opts.LogMaxFiles,
-		TTY: m.TTY, CgroupsPath: m.CgroupsPath,
+		TTY: m.TTY, CgroupsPath: m.CgroupsPath, Start: start,
 	}
 	syncR, syncW, err := os.Pipe()
 	if err != nil {

@@ -1,15 +1,19 @@
 // Package shim is the per-container supervisor of the runc runtime.
 //
-// The host agent starts one shim per container (the agent binary re-executed
-// as `pacific shim ...`; cmd/pacific calls Main) in its own session, so the
-// shim outlives agent restarts. The shim:
+// The host agent starts one shim per container in its own session, so the
+// shim outlives agent restarts: the small `pacific-shim` binary
+// (cmd/pacific-shim) when it is installed next to the agent's binary, else
+// the agent binary re-executed as `pacific shim ...` (cmd/pacific calls
+// Main too). The shim:
 //
 //  1. becomes a child subreaper (PR_SET_CHILD_SUBREAPER);
-//  2. runs `runc create` with pipes (or a console socket for TTY) as the
-//     container's stdio; when runc create exits, the container's init process
+//  2. runs `runc create` — or, with --start, `runc run --detach`, which
+//     also starts the process — with pipes (or a console socket for TTY) as
+//     the container's stdio; when runc exits, the container's init process
 //     is re-parented to the shim;
 //  3. reports {"pid": N} (or {"error": "..."}) on the sync pipe (fd 3) to the
-//     agent and closes it; the agent then runs `runc start` itself;
+//     agent and closes it; after `runc create` the agent runs `runc start`
+//     itself;
 //  4. copies stdout/stderr into the container's CRI log file with rotation
 //     (logs keep flowing while the agent is down);
 //  5. reaps the init process with wait4, reads the cgroup's OOM-kill counter

@@ -21,6 +21,10 @@ type Config struct {
 	LogMaxFiles int
 	TTY         bool
 	CgroupsPath string // for the OOM counter
+	// Start runs `runc run --detach` instead of `runc create`: the
+	// process starts at once, saving the separate `runc start` (one runc
+	// process less per container).
+	Start bool
 }
 
 // Files in the bundle dir.
@@ -46,6 +50,9 @@ func (c Config) Args() []string {
 	if c.TTY {
 		a = append(a, "--tty")
 	}
+	if c.Start {
+		a = append(a, "--start")
+	}
 	return a
 }
 
@@ -61,6 +68,7 @@ func parseArgs(args []string) (Config, error) {
 	fs.IntVar(&c.LogMaxFiles, "log-max-files", 0, "log files kept")
 	fs.BoolVar(&c.TTY, "tty", false, "container has a terminal")
 	fs.StringVar(&c.CgroupsPath, "cgroups-path", "", "container cgroup path")
+	fs.BoolVar(&c.Start, "start", false, "start the process too (runc run --detach instead of runc create)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -71,7 +79,7 @@ func parseArgs(args []string) (Config, error) {
 }
 
 // Ready is the message a shim writes on the sync pipe once `runc create`
-// has returned.
+// (or `runc run --detach`) has returned.
 type Ready struct {
 	Pid   int    `json:"pid,omitempty"`
 	Error string `json:"error,omitempty"`

@@ -114,13 +114,17 @@ func run(cfg Config, syncPipe *os.File, log *slog.Logger) error {
 	return nil
 }
 
-// create runs `runc create` and starts copying the container's output into
-// w. It returns the init PID.
+// create runs `runc create` (`runc run --detach` with cfg.Start) and starts
+// copying the container's output into w. It returns the init PID.
 func create(cfg Config, w *logs.Writer, copiers *sync.WaitGroup, log *slog.Logger) (int, error) {
 	pidFile := filepath.Join(cfg.Bundle, PidFile)
 	runcLog := filepath.Join(cfg.Bundle, RuncLog)
-	args := []string{"--root", cfg.RuncRoot, "--log", runcLog, "--log-format", "json",
-		"create", "--bundle", cfg.Bundle, "--pid-file", pidFile}
+	op := []string{"create"}
+	if cfg.Start {
+		op = []string{"run", "--detach"}
+	}
+	args := append([]string{"--root", cfg.RuncRoot, "--log", runcLog, "--log-format", "json"}, op...)
+	args = append(args, "--bundle", cfg.Bundle, "--pid-file", pidFile)
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return 0, err
@@ -174,7 +178,7 @@ func create(cfg Config, w *logs.Writer, copiers *sync.WaitGroup, log *slog.Logge
 		f.Close()
 	}
 	if runErr != nil {
-		return 0, fmt.Errorf("runc create: %s", RuncError(runcLog, runErr))
+		return 0, fmt.Errorf("runc %s: %s", op[0], RuncError(runcLog, runErr))
 	}
 	if console != nil {
 		select {
