@@ -30,6 +30,8 @@ type bareRunc struct {
 	cgroup  string
 	spec    specs.Spec
 
+	meter *cpuMeter // nil: CPU time not measured
+
 	mu   sync.Mutex
 	live map[string]bool // started, not yet deleted
 }
@@ -40,12 +42,13 @@ const (
 	bareSplit = "create + start" // `runc create` then `runc start`, as the runtime's shim and agent do
 )
 
-func newBareRunc(ctx context.Context, runcPath, dir string, img v1.Image) (*bareRunc, error) {
+func newBareRunc(ctx context.Context, runcPath, dir, cgroup string, img v1.Image, meter *cpuMeter) (*bareRunc, error) {
 	b := &bareRunc{
 		runc:    runcPath,
 		root:    filepath.Join(dir, "bare", "state"),
 		bundles: filepath.Join(dir, "bare", "bundles"),
-		cgroup:  fmt.Sprintf("/pacific-bench-podstart-bare-%d", os.Getpid()),
+		cgroup:  cgroup,
+		meter:   meter,
 		live:    map[string]bool{},
 	}
 	rootfs := filepath.Join(dir, "bare", "rootfs")
@@ -124,11 +127,12 @@ func (b *bareRunc) sequential(ctx context.Context, n int, kind string, log *slog
 	var out []sample
 	for i := range n {
 		id := fmt.Sprintf("podstart-bare-%d-%s-%03d", os.Getpid(), kind[:3], i)
+		cpu0 := b.meter.now()
 		d, err := b.start(ctx, id, kind)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sample{latency: d})
+		out = append(out, sample{latency: d, cpu: b.meter.since(cpu0)})
 		if err := b.delete(ctx, id); err != nil {
 			return nil, err
 		}
@@ -152,8 +156,13 @@ func (b *bareRunc) concurrent(ctx context.Context, n int, log *slog.Logger) ([]s
 			out[i].latency, errs[i] = b.start(ctx, fmt.Sprintf("podstart-bare-%d-conc-%03d", os.Getpid(), i), bareRun)
 		})
 	}
+	cpu0 := b.meter.now()
 	close(release)
 	wg.Wait()
+	cpu := b.meter.since(cpu0)
+	for i := range n {
+		out[i].cpu = cpu / time.Duration(n) // only the batch's total is known
+	}
 	for i := range n {
 		wg.Go(func() { b.delete(ctx, fmt.Sprintf("podstart-bare-%d-conc-%03d", os.Getpid(), i)) })
 	}

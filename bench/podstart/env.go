@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -36,6 +35,7 @@ const (
 
 type envConfig struct {
 	dir      string
+	cgroup   string // the runtime's cgroup parent
 	runc     string
 	shim     string // the container shim's ShimPath and ShimArgs
 	shimArgs []string
@@ -75,7 +75,7 @@ type env struct {
 // startEnv starts everything; on error it has stopped what it started
 // (the caller removes cfg.dir).
 func startEnv(ctx context.Context, cfg envConfig) (_ *env, err error) {
-	e := &env{dir: cfg.dir, log: cfg.log, cgroup: fmt.Sprintf("/pacific-bench-podstart-%d", os.Getpid())}
+	e := &env{dir: cfg.dir, log: cfg.log, cgroup: cfg.cgroup}
 	defer func() {
 		if err != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

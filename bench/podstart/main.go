@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openpacific/pacific/services/hostagent/runtime/runc/cgroups"
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc/shim"
 )
 
@@ -102,18 +103,31 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 		cleanupDir(dir, log)
 		return nil, err
 	}
+	// One parent cgroup for everything: the pods' (the runtime's parent),
+	// the baseline's and, for the CPU meter, this process's.
+	top := fmt.Sprintf("/pacific-bench-podstart-%d", os.Getpid())
 	log.Info("starting the host in this process", "dir", dir, "runc", o.runc, "shim", shimPath)
-	e, err := startEnv(ctx, envConfig{dir: dir, runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, log: svcLog})
+	e, err := startEnv(ctx, envConfig{dir: dir, cgroup: top + "/pods", runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, log: svcLog})
 	if err != nil {
+		removeCgroups(context.WithoutCancel(ctx), top, log)
 		cleanupDir(dir, log)
 		return nil, err
 	}
-	res := &results{}
-	err = measure(ctx, o, e, res, log)
+	meter, merr := newCPUMeter(top)
+	if merr != nil {
+		log.Warn("CPU time per start is not measured", "err", merr)
+		meter = nil
+	}
+	res := &results{cpu: meter != nil}
+	err = measure(ctx, o, e, meter, top+"/bare", res, log)
 	// Clean-up runs even after Ctrl-C or the timeout, bounded on its own.
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer ccancel()
+	if merr := meter.close(); merr != nil {
+		log.Warn("clean-up: CPU meter", "err", merr)
+	}
 	e.close(cctx, log)
+	removeCgroups(cctx, top, log)
 	cleanupDir(dir, log)
 	if err != nil {
 		return nil, err
@@ -121,20 +135,31 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	return res, nil
 }
 
+// removeCgroups removes the benchmark's cgroups in every hierarchy.
+func removeCgroups(ctx context.Context, top string, log *slog.Logger) {
+	hs, err := cgroups.Hierarchies()
+	if err == nil {
+		err = cgroups.Remove(ctx, hs, top)
+	}
+	if err != nil {
+		log.Warn("clean-up: cgroups", "parent", top, "err", err)
+	}
+}
+
 // measure runs the phases: pre-pull, sequential pods, concurrent pods,
 // then bare runc (while our host idles, same process, same machine).
-func measure(ctx context.Context, o options, e *env, res *results, log *slog.Logger) error {
+func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup string, res *results, log *slog.Logger) error {
 	log.Info("pre-pulling the image with one unmeasured pod", "image", e.image)
 	if err := e.prepull(ctx, o.podTimeout); err != nil {
 		return fmt.Errorf("pre-pull: %w", err)
 	}
-	if err := e.sequential(ctx, o.sequential, o.podTimeout, res, log); err != nil {
+	if err := e.sequential(ctx, o.sequential, o.podTimeout, meter, res, log); err != nil {
 		return fmt.Errorf("sequential pods: %w", err)
 	}
-	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, res, log); err != nil {
+	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, meter, res, log); err != nil {
 		return fmt.Errorf("concurrent pods: %w", err)
 	}
-	b, err := newBareRunc(ctx, o.runc, e.dir, e.img)
+	b, err := newBareRunc(ctx, o.runc, e.dir, bareCgroup, e.img, meter)
 	if err != nil {
 		return fmt.Errorf("bare runc: %w", err)
 	}

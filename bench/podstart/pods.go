@@ -38,6 +38,9 @@ type sample struct {
 	// toStart is create → the container's status.running.startedAt;
 	// 0 when the status has no start time.
 	toStart time.Duration
+	// cpu is the CPU time everything used meanwhile (see cpuMeter); for
+	// starts at once, the batch's total divided evenly.
+	cpu time.Duration
 }
 
 // startPod creates the pod and waits until the watch shows it Running.
@@ -129,7 +132,7 @@ func (e *env) prepull(ctx context.Context, timeout time.Duration) error {
 }
 
 // sequential starts n pods one after another, deleting each before the next.
-func (e *env) sequential(ctx context.Context, n int, timeout time.Duration, res *results, log *slog.Logger) error {
+func (e *env) sequential(ctx context.Context, n int, timeout time.Duration, meter *cpuMeter, res *results, log *slog.Logger) error {
 	if n == 0 {
 		return nil
 	}
@@ -137,10 +140,12 @@ func (e *env) sequential(ctx context.Context, n int, timeout time.Duration, res 
 	var deletes time.Duration
 	for i := range n {
 		name := fmt.Sprintf("seq-%03d", i)
+		cpu0 := meter.now()
 		s, err := e.startPod(ctx, name, timeout)
 		if err != nil {
 			return err
 		}
+		s.cpu = meter.since(cpu0)
 		res.seq = append(res.seq, s)
 		t := time.Now()
 		if err := e.deletePod(ctx, name, timeout); err != nil {
@@ -157,7 +162,7 @@ func (e *env) sequential(ctx context.Context, n int, timeout time.Duration, res 
 
 // concurrent creates n pods at once and waits for all of them, then
 // deletes them all.
-func (e *env) concurrent(ctx context.Context, n int, timeout time.Duration, res *results, log *slog.Logger) error {
+func (e *env) concurrent(ctx context.Context, n int, timeout time.Duration, meter *cpuMeter, res *results, log *slog.Logger) error {
 	if n == 0 {
 		return nil
 	}
@@ -172,12 +177,15 @@ func (e *env) concurrent(ctx context.Context, n int, timeout time.Duration, res 
 			samples[i], errs[i] = e.startPod(ctx, fmt.Sprintf("conc-%03d", i), timeout)
 		})
 	}
-	t := time.Now()
+	t, cpu0 := time.Now(), meter.now()
 	close(release)
 	wg.Wait()
-	wall := time.Since(t)
+	wall, cpu := time.Since(t), meter.since(cpu0)
 	startErr := errors.Join(errs...)
 	if startErr == nil {
+		for i := range samples {
+			samples[i].cpu = cpu / time.Duration(n) // only the batch's total is known
+		}
 		res.conc = samples
 		log.Info("concurrent pods running", "pods", n, "wall_ms", ms(wall), "p50_ms", ms(percentile(latencies(samples), 0.5)))
 	}

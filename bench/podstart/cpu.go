@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openpacific/pacific/services/hostagent/runtime/runc/cgroups"
+)
+
+// cpuMeter reads the CPU time used by everything the benchmark runs: this
+// process with its children (API server, agent, image service, shims, runc
+// invocations), moved into a cgroup of its own in the cgroup v1 cpuacct
+// hierarchy, and the containers, whose cgroups are under the same parent.
+// The kernel charges CPU time to every ancestor cgroup, so what containers
+// used stays counted after their cgroups are removed. On a machine shared
+// with other work, CPU time per start varies much less than wall time.
+type cpuMeter struct {
+	usage string // cpuacct.usage of the parent
+	self  string // the leaf this process was moved into
+	orig  string // this process's cpuacct cgroup before, to go back to
+}
+
+// newCPUMeter moves this process into <parent>/bench in the cpuacct
+// hierarchy. It fails when there is no cgroup v1 cpuacct hierarchy (e.g. on
+// a cgroup2-only host).
+func newCPUMeter(parent string) (*cpuMeter, error) {
+	hs, err := cgroups.Hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(hs, func(h cgroups.Hierarchy) bool { return !h.V2 && h.Has("cpuacct") })
+	if i < 0 {
+		return nil, errors.New("no cgroup v1 cpuacct hierarchy")
+	}
+	mount := hs[i].Mount
+	orig, err := ownCgroup("cpuacct")
+	if err != nil {
+		return nil, err
+	}
+	m := &cpuMeter{
+		usage: filepath.Join(mount, parent, "cpuacct.usage"),
+		self:  filepath.Join(mount, parent, "bench"),
+		orig:  filepath.Join(mount, orig),
+	}
+	if err := os.MkdirAll(m.self, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(m.self, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.Remove(m.self)
+		return nil, fmt.Errorf("move into %s: %w", m.self, err)
+	}
+	if _, err := m.read(); err != nil {
+		m.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// read returns the CPU time used so far.
+func (m *cpuMeter) read() (time.Duration, error) {
+	b, err := os.ReadFile(m.usage)
+	if err != nil {
+		return 0, err
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", m.usage, err)
+	}
+	return time.Duration(ns), nil
+}
+
+// since returns the CPU time used since start (0 if it cannot be read).
+func (m *cpuMeter) since(start time.Duration) time.Duration {
+	if m == nil {
+		return 0
+	}
+	now, err := m.read()
+	if err != nil {
+		return 0
+	}
+	return now - start
+}
+
+// now returns the CPU time used so far (0 without a meter).
+func (m *cpuMeter) now() time.Duration {
+	if m == nil {
+		return 0
+	}
+	d, _ := m.read()
+	return d
+}
+
+// close moves this process back where it was and removes its leaf (the
+// parent is removed with the rest of the benchmark's cgroups).
+func (m *cpuMeter) close() error {
+	if m == nil {
+		return nil
+	}
+	if err := os.WriteFile(filepath.Join(m.orig, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return fmt.Errorf("move back to %s: %w", m.orig, err)
+	}
+	return os.Remove(m.self)
+}
+
+// ownCgroup returns this process's cgroup path in the v1 hierarchy with
+// controller.
+func ownCgroup(controller string) (string, error) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 && slices.Contains(strings.Split(parts[1], ","), controller) {
+			return parts[2], nil
+		}
+	}
+	return "", fmt.Errorf("/proc/self/cgroup: no %s hierarchy", controller)
+}
