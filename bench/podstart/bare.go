@@ -31,6 +31,8 @@ type bareRunc struct {
 	spec    specs.Spec
 
 	meter *cpuMeter // nil: CPU time not measured
+	// specKind says where spec came from: "pod's spec" or "runc spec default".
+	specKind string
 
 	mu   sync.Mutex
 	live map[string]bool // started, not yet deleted
@@ -42,7 +44,10 @@ const (
 	bareSplit = "create + start" // `runc create` then `runc start`, as the runtime's shim and agent do
 )
 
-func newBareRunc(ctx context.Context, runcPath, dir, cgroup string, img v1.Image, meter *cpuMeter) (*bareRunc, error) {
+// newBareRunc prepares the baseline: a rootfs unpacked from img and, as the
+// spec, podSpec (a pod container's config.json) with fresh namespaces
+// instead of the pod sandbox's, or runc's default spec when podSpec is nil.
+func newBareRunc(ctx context.Context, runcPath, dir, cgroup string, img v1.Image, podSpec []byte, meter *cpuMeter) (*bareRunc, error) {
 	b := &bareRunc{
 		runc:    runcPath,
 		root:    filepath.Join(dir, "bare", "state"),
@@ -65,16 +70,31 @@ func newBareRunc(ctx context.Context, runcPath, dir, cgroup string, img v1.Image
 	if err != nil {
 		return nil, err
 	}
-	specDir := filepath.Join(dir, "bare")
-	if out, err := exec.CommandContext(ctx, runcPath, "spec", "--bundle", specDir).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("runc spec: %w: %s", err, bytes.TrimSpace(out))
-	}
-	raw, err := os.ReadFile(filepath.Join(specDir, "config.json"))
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(raw, &b.spec); err != nil {
-		return nil, fmt.Errorf("runc spec output: %w", err)
+	if podSpec != nil {
+		if err := json.Unmarshal(podSpec, &b.spec); err != nil {
+			return nil, fmt.Errorf("pod container's config.json: %w", err)
+		}
+		if b.spec.Linux == nil || b.spec.Process == nil || b.spec.Root == nil {
+			return nil, errors.New("pod container's config.json has no process, root or linux section")
+		}
+		// The pod's sandbox is gone: new namespaces of the same kinds.
+		for i := range b.spec.Linux.Namespaces {
+			b.spec.Linux.Namespaces[i].Path = ""
+		}
+		b.specKind = "pod's spec"
+	} else {
+		specDir := filepath.Join(dir, "bare")
+		if out, err := exec.CommandContext(ctx, runcPath, "spec", "--bundle", specDir).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("runc spec: %w: %s", err, bytes.TrimSpace(out))
+		}
+		raw, err := os.ReadFile(filepath.Join(specDir, "config.json"))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &b.spec); err != nil {
+			return nil, fmt.Errorf("runc spec output: %w", err)
+		}
+		b.specKind = "runc spec default"
 	}
 	// The same workload as the pods, detached (no terminal).
 	b.spec.Root.Path = real

@@ -32,6 +32,7 @@ type options struct {
 	bareSplit  int
 	workers    int
 
+	bareSpec       string
 	bareConcurrent bool
 	timeout        time.Duration
 	podTimeout     time.Duration
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&o.concurrent, "concurrent", 20, "pods created at once")
 	flag.IntVar(&o.bare, "bare", 100, "bare runc run -d starts (the baseline)")
 	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
+	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
 	flag.IntVar(&o.workers, "agent-workers", 0, "host agent's parallel pod reconciles (0: the agent's default, as in pacific dev)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run (clean-up gets another minute)")
@@ -90,6 +92,9 @@ func run(o options) int {
 func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, error) {
 	if o.sequential < 0 || o.concurrent < 0 || o.sequential+o.concurrent < 1 || o.bare < 1 || o.bareSplit < 0 {
 		return nil, errors.New("-sequential/-concurrent must leave at least one pod and -bare must be positive")
+	}
+	if o.bareSpec != "pod" && o.bareSpec != "default" {
+		return nil, fmt.Errorf("-bare-spec %q: want pod or default", o.bareSpec)
 	}
 	if err := checkMachine(&o); err != nil {
 		return nil, err
@@ -150,8 +155,12 @@ func removeCgroups(ctx context.Context, top string, log *slog.Logger) {
 // then bare runc (while our host idles, same process, same machine).
 func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup string, res *results, log *slog.Logger) error {
 	log.Info("pre-pulling the image with one unmeasured pod", "image", e.image)
-	if err := e.prepull(ctx, o.podTimeout); err != nil {
+	podSpec, err := e.prepull(ctx, o.podTimeout)
+	if err != nil {
 		return fmt.Errorf("pre-pull: %w", err)
+	}
+	if o.bareSpec == "default" {
+		podSpec = nil
 	}
 	if err := e.sequential(ctx, o.sequential, o.podTimeout, meter, res, log); err != nil {
 		return fmt.Errorf("sequential pods: %w", err)
@@ -159,10 +168,11 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, meter, res, log); err != nil {
 		return fmt.Errorf("concurrent pods: %w", err)
 	}
-	b, err := newBareRunc(ctx, o.runc, e.dir, bareCgroup, e.img, meter)
+	b, err := newBareRunc(ctx, o.runc, e.dir, bareCgroup, e.img, podSpec, meter)
 	if err != nil {
 		return fmt.Errorf("bare runc: %w", err)
 	}
+	res.bareSpec = b.specKind
 	defer b.close(context.WithoutCancel(ctx), log)
 	if res.bare, err = b.sequential(ctx, o.bare, bareRun, log); err != nil {
 		return fmt.Errorf("bare runc: %w", err)

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,12 +126,33 @@ func (e *env) deletePod(ctx context.Context, name string, timeout time.Duration)
 	}
 }
 
-// prepull runs one unmeasured pod so the image is pulled and unpacked.
-func (e *env) prepull(ctx context.Context, timeout time.Duration) error {
+// prepull runs one unmeasured pod so the image is pulled and unpacked, and
+// returns the OCI spec (config.json) the runtime made for its container,
+// for the baseline to run the same bundle.
+func (e *env) prepull(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	if _, err := e.startPod(ctx, "prepull", 2*timeout); err != nil {
-		return err
+		return nil, err
 	}
-	return e.deletePod(ctx, "prepull", timeout)
+	spec, specErr := e.containerSpec(ctx, "prepull")
+	if err := e.deletePod(ctx, "prepull", timeout); err != nil {
+		return nil, err
+	}
+	return spec, specErr
+}
+
+// containerSpec reads the config.json of the running container of pod name
+// from the runtime's bundle dir.
+func (e *env) containerSpec(ctx context.Context, name string) ([]byte, error) {
+	p, err := e.pods.Get(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, cs := range p.GetStatus().GetContainerStatuses() {
+		if id, ok := strings.CutPrefix(cs.GetContainerId(), "runc://"); ok {
+			return os.ReadFile(filepath.Join(e.dir, "runtime", "containers", id, "config.json"))
+		}
+	}
+	return nil, fmt.Errorf("pod %s: no runc container id in its status", name)
 }
 
 // sequential starts n pods one after another, deleting each before the next.

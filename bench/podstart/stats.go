@@ -17,7 +17,8 @@ type results struct {
 	bareSplit     []sample
 	bareConc      []sample
 	seqDeleteMean time.Duration
-	cpu           bool // samples carry CPU time (cpuMeter)
+	cpu           bool   // samples carry CPU time (cpuMeter)
+	bareSpec      string // where the baseline's spec came from
 }
 
 func latencies(s []sample) []time.Duration {
@@ -73,7 +74,7 @@ func (r *results) print(w io.Writer) {
 	row("pods, sequential (create → Running via Watch)", r.seq, true)
 	row("pods, concurrent (each from its own create)", r.conc, true)
 	row("pods, all", all, true)
-	row("bare runc run -d, sequential (same workload, default spec)", r.bare, true)
+	row("bare runc run -d, sequential ("+r.bareSpec+")", r.bare, true)
 	row("bare runc run -d, concurrent", r.bareConc, true)
 	row("bare runc run -d, all (same mix as pods, all)", bareAll, true)
 	row("bare runc create + start, sequential (reference)", r.bareSplit, true)
