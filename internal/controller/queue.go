@@ -4,19 +4,28 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/openpacific/pacific/sdk/apis"
 )
 
 // Request names the object to reconcile.
 type Request struct {
+	// GVK is set only by controllers that handle several kinds (the
+	// garbage collector); others know their kind.
+	GVK       apis.GVK
 	Namespace string
 	Name      string
 }
 
 func (r Request) String() string {
-	if r.Namespace == "" {
-		return r.Name
+	s := r.Name
+	if r.Namespace != "" {
+		s = r.Namespace + "/" + r.Name
 	}
-	return r.Namespace + "/" + r.Name
+	if r.GVK.Kind != "" {
+		s = r.GVK.Kind + " " + s
+	}
+	return s
 }
 
 // Queue hands out each key to one worker at a time. A key added while it is

@@ -10,6 +10,7 @@ import (
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/controllers/deployment"
+	"github.com/openpacific/pacific/services/controllers/gc"
 	"github.com/openpacific/pacific/services/controllers/namespace"
 	"github.com/openpacific/pacific/services/controllers/record"
 	"github.com/openpacific/pacific/services/controllers/replicaset"
@@ -25,6 +26,8 @@ type Config struct {
 // Manager runs every controller.
 type Manager struct {
 	controllers []*controller.Controller
+	client      *client.Client
+	logger      *slog.Logger
 }
 
 // New builds the controllers.
@@ -36,16 +39,22 @@ func New(cfg Config) *Manager {
 	logger = logger.With("component", "controllers")
 	c := cfg.Client
 	rec := &record.Recorder{Events: client.For[*corev1.Event](c), Component: "controllers", Logger: logger, Now: time.Now}
-	return &Manager{controllers: []*controller.Controller{
+	return &Manager{client: c, logger: logger, controllers: []*controller.Controller{
 		namespace.NewController(c.Resources(), c.Discovery(), logger),
 		replicaset.NewController(c, rec, logger),
 		deployment.NewController(c, rec, logger),
 	}}
 }
 
-// Run blocks until ctx ends.
+// Run blocks until ctx ends. The garbage collector starts once the API
+// server has told it the kinds.
 func (m *Manager) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.runGC(ctx)
+	}()
 	for _, c := range m.controllers {
 		wg.Add(1)
 		go func() {
@@ -55,4 +64,21 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+func (m *Manager) runGC(ctx context.Context) {
+	retry := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		c, err := gc.NewController(ctx, m.client, m.logger)
+		if err == nil {
+			_ = c.Start(ctx)
+			return
+		}
+		m.logger.Warn("garbage collector not started; retrying", "err", err, "retry", retry)
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
+		}
+		retry = min(2*retry, 10*time.Second)
+	}
 }
