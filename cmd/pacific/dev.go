@@ -21,6 +21,7 @@ import (
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/controllers"
 	"github.com/openpacific/pacific/services/scheduler"
+	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
 )
 
 type devOptions struct {
@@ -31,6 +32,9 @@ type devOptions struct {
 	registry string
 	sim      simOptions
 	sched    schedulerFlags
+	// Host lifecycle timing (tests and demos shorten them).
+	hostMonitorGrace   time.Duration
+	podEvictionTimeout time.Duration
 }
 
 func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -63,6 +67,8 @@ server, one API server replica and the controllers. Data survives restarts in
 	cmd.Flags().StringVar(&o.hostName, "host-name", "local", "name of the local Host object (pods bind to it with spec.nodeName)")
 	o.sim.addFlags(cmd)
 	o.sched.add(cmd, "scheduler-")
+	cmd.Flags().DurationVar(&o.hostMonitorGrace, "host-monitor-grace", hostlifecycle.DefaultMonitorGrace, "a host whose agent stops renewing its lease for this long becomes Ready=Unknown")
+	cmd.Flags().DurationVar(&o.podEvictionTimeout, "pod-eviction-timeout", hostlifecycle.DefaultEvictionTimeout, "pods of a host that has not been Ready for this long are evicted (and recreated elsewhere by their Deployments)")
 	return cmd
 }
 
@@ -80,6 +86,12 @@ func (o *devOptions) validate() error {
 	}
 	if _, err := o.sched.config("scheduler-"); err != nil {
 		return err
+	}
+	if o.hostMonitorGrace < time.Second {
+		return fmt.Errorf("--host-monitor-grace %s: must be at least 1s", o.hostMonitorGrace)
+	}
+	if o.podEvictionTimeout <= 0 {
+		return fmt.Errorf("--pod-eviction-timeout %s: must be positive", o.podEvictionTimeout)
 	}
 	return o.sim.validate()
 }
@@ -150,7 +162,7 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		return err
 	}
 	defer c.Close()
-	ctrl := controllers.New(controllers.Config{Client: c, Logger: logger})
+	ctrl := controllers.New(controllers.Config{Client: c, Logger: logger, HostMonitorGrace: o.hostMonitorGrace, PodEvictionTimeout: o.podEvictionTimeout})
 	podsLine := "local host " + o.hostName + " runs pods with runc"
 	var local *node
 	if reason := nodeUnavailable(o.runcPath); reason != "" {

@@ -77,3 +77,7 @@ const (
 	// HostLeaseNamespace holds one Lease per host, named like the Host.
 	HostLeaseNamespace = "pacific-system"
 )
+
+// EvictingAnnotation marks a pod the eviction API wants gone once its
+// replacement is Ready; its ReplicaSet no longer counts it as a replica.
+const EvictingAnnotation = "pacific.dev/evicting"

@@ -67,6 +67,7 @@ type Client struct {
 	discovery corev1.DiscoveryServiceClient
 	admin     adminv1.AdminServiceClient
 	pods      corev1.PodServiceClient
+	evictions corev1.EvictionServiceClient
 }
 
 // resolverScheme names the client's private resolver. It is registered per
@@ -119,6 +120,7 @@ func New(opts Options) (*Client, error) {
 		discovery: corev1.NewDiscoveryServiceClient(conn),
 		admin:     adminv1.NewAdminServiceClient(conn),
 		pods:      corev1.NewPodServiceClient(conn),
+		evictions: corev1.NewEvictionServiceClient(conn),
 	}, nil
 }
 
@@ -143,6 +145,9 @@ func (c *Client) Admin() adminv1.AdminServiceClient { return c.admin }
 
 // Pods is the raw PodService client (logs, exec).
 func (c *Client) Pods() corev1.PodServiceClient { return c.pods }
+
+// Evictions returns the EvictionService client (drain and maintenance).
+func (c *Client) Evictions() corev1.EvictionServiceClient { return c.evictions }
 
 func checkServers(in []string) ([]string, error) {
 	var out []string

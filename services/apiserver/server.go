@@ -20,6 +20,7 @@ import (
 	"github.com/openpacific/pacific/services/apiserver/admin"
 	"github.com/openpacific/pacific/services/apiserver/feed"
 	"github.com/openpacific/pacific/services/apiserver/kinds"
+	"github.com/openpacific/pacific/services/apiserver/eviction"
 	"github.com/openpacific/pacific/services/apiserver/podproxy"
 	"github.com/openpacific/pacific/services/apiserver/resource"
 	"github.com/openpacific/pacific/services/apiserver/store"
@@ -135,6 +136,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	corev1.RegisterDiscoveryServiceServer(s.grpc, res)
 	s.pods = podproxy.New(res)
 	corev1.RegisterPodServiceServer(s.grpc, s.pods)
+	corev1.RegisterEvictionServiceServer(s.grpc, eviction.New(res, logger))
 	adminv1.RegisterAdminServiceServer(s.grpc, admin.New(st))
 	storev1.RegisterStoreServiceServer(s.grpc, st.InternalServer())
 

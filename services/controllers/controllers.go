@@ -11,6 +11,7 @@ import (
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/controllers/deployment"
 	"github.com/openpacific/pacific/services/controllers/gc"
+	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
 	"github.com/openpacific/pacific/services/controllers/namespace"
 	"github.com/openpacific/pacific/services/controllers/record"
 	"github.com/openpacific/pacific/services/controllers/replicaset"
@@ -21,6 +22,12 @@ type Config struct {
 	// Client talks to the API server. Required.
 	Client *client.Client
 	Logger *slog.Logger
+	// HostMonitorGrace: a host whose lease is not renewed for this long
+	// becomes Ready=Unknown (default 40s).
+	HostMonitorGrace time.Duration
+	// PodEvictionTimeout: pods of a host not Ready for this long are
+	// evicted (default 5m).
+	PodEvictionTimeout time.Duration
 }
 
 // Manager runs every controller.
@@ -43,6 +50,7 @@ func New(cfg Config) *Manager {
 		namespace.NewController(c.Resources(), c.Discovery(), logger),
 		replicaset.NewController(c, rec, logger),
 		deployment.NewController(c, rec, logger),
+		hostlifecycle.NewController(c, hostlifecycle.Config{MonitorGrace: cfg.HostMonitorGrace, EvictionTimeout: cfg.PodEvictionTimeout}, rec, logger),
 	}}
 }
 

@@ -130,6 +130,13 @@ func (a *Agent) hostStatus(m machine, old *corev1.HostStatus, now time.Time) *co
 			c.LastTransitionTime = timestamppb.New(now)
 		}
 	}
+	// Conditions others own (Maintenance, from the host lifecycle
+	// controller) are kept as they are.
+	for _, c := range old.GetConditions() {
+		if findCondition(conds, c.GetType()) == nil {
+			conds = append(conds, c)
+		}
+	}
 	st.Conditions = conds
 	return st
 }

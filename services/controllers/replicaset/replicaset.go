@@ -77,19 +77,36 @@ func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 	if err != nil {
 		return controller.Result{}, err
 	}
-	var active []*corev1.Pod
+	// Pods marked as leaving by the eviction API still run (and count in
+	// status) but no longer fill a replica slot: their replacements start
+	// now, and they go once those are Ready.
+	var active, staying, leaving []*corev1.Pod
+	readyStaying := 0
 	for _, p := range pods {
-		if apis.PodActive(p) {
-			active = append(active, p)
+		if !apis.PodActive(p) {
+			continue
+		}
+		active = append(active, p)
+		if _, ok := p.GetMetadata().GetAnnotations()[apis.EvictingAnnotation]; ok {
+			leaving = append(leaving, p)
+			continue
+		}
+		staying = append(staying, p)
+		if ready, _ := apis.PodReady(p); ready {
+			readyStaying++
 		}
 	}
 	want := int(rs.GetSpec().GetReplicas())
 	var manageErr error
-	switch diff := len(active) - want; {
+	switch diff := len(staying) - want; {
 	case diff < 0:
 		manageErr = r.createPods(ctx, rs, min(-diff, maxBurst))
 	case diff > 0:
-		manageErr = r.deletePods(ctx, rs, active, min(diff, maxBurst))
+		manageErr = r.deletePods(ctx, rs, staying, min(diff, maxBurst))
+	}
+	if manageErr == nil && len(leaving) > 0 && readyStaying >= want {
+		// The replacements are Ready: finish the evictions.
+		manageErr = r.deleteLeaving(ctx, rs, leaving)
 	}
 	st, requeue := r.status(rs, active)
 	if manageErr != nil {
@@ -177,6 +194,20 @@ func (r *Reconciler) deletePods(ctx context.Context, rs *corev1.ReplicaSet, acti
 			return fmt.Errorf("delete pod %s of replicaset %s: %w", apis.Key(p), apis.Key(rs), err)
 		}
 		r.Recorder.Eventf(ctx, rs, apis.EventNormal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
+	}
+	return nil
+}
+
+func (r *Reconciler) deleteLeaving(ctx context.Context, rs *corev1.ReplicaSet, leaving []*corev1.Pod) error {
+	for _, p := range leaving {
+		err := r.Pods.Delete(ctx, p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), client.Precondition(p.GetMetadata().GetResourceVersion()))
+		if client.IsNotFound(err) || client.IsConflict(err) {
+			continue // gone, or changed: the change brings us back
+		}
+		if err != nil {
+			return fmt.Errorf("delete evicted pod %s: %w", apis.Key(p), err)
+		}
+		r.Recorder.Eventf(ctx, p, apis.EventNormal, apis.ReasonEvicted, "Replacement is Ready; evicted (%s)", p.GetMetadata().GetAnnotations()[apis.EvictingAnnotation])
 	}
 	return nil
 }
