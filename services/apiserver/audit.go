@@ -20,7 +20,7 @@ import (
 // mutatingVerbs are always audited; other calls only when denied.
 var mutatingVerbs = map[string]bool{
 	"create": true, "update": true, "updatestatus": true, "delete": true,
-	"exec": true, "addmember": true, "removemember": true,
+	"exec": true, "addmember": true, "removemember": true, "evict": true,
 }
 
 // auditCall turns a finished call into an audit event when it changed (or
@@ -71,6 +71,9 @@ func describeRequest(ev *audit.Event, reg *registry.Registry, req any) {
 		setKind(r.GetApiVersion(), r.GetKind())
 		ev.Namespace = r.GetNamespace()
 	case *corev1.LogsRequest:
+		setKind(apis.CoreV1, "Pod")
+		ev.Namespace, ev.Name = r.GetNamespace(), r.GetName()
+	case *corev1.EvictRequest:
 		setKind(apis.CoreV1, "Pod")
 		ev.Namespace, ev.Name = r.GetNamespace(), r.GetName()
 	case *corev1.ExecRequest:
