@@ -20,8 +20,8 @@ import (
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/controllers"
-	"github.com/openpacific/pacific/services/scheduler"
 	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
+	"github.com/openpacific/pacific/services/scheduler"
 )
 
 type devOptions struct {
