@@ -241,6 +241,11 @@ func (r *Reconciler) maintain(ctx context.Context, host *corev1.Host) (controlle
 	if err != nil {
 		return controller.Result{}, err
 	}
+	// Finished pods hold nothing; they stay for their logs.
+	pods = slices.DeleteFunc(pods, func(p *corev1.Pod) bool {
+		ph := p.GetStatus().GetPhase()
+		return ph == apis.PodSucceeded || ph == apis.PodFailed
+	})
 	var unowned, waiting []string
 	for _, p := range pods {
 		if p.GetMetadata().GetDeletionTimestamp() != nil {
