@@ -22,7 +22,7 @@ const (
 	DefaultLeaseNamespace     = "pacific-system"
 	DefaultLeaseName          = "pacific-scheduler"
 	DefaultLeaseDuration      = 10 * time.Second
-	DefaultBindWorkers        = 32
+	DefaultBindWorkers        = 128
 	DefaultBackoffInitial     = time.Second
 	DefaultBackoffMax         = 60 * time.Second
 	DefaultUnschedulableFlush = 60 * time.Second
@@ -49,7 +49,9 @@ type Config struct {
 	// PercentageOfHostsToScore: 0 adapts to the fleet's size (as
 	// kube-scheduler); 100 checks every host for every pod.
 	PercentageOfHostsToScore int
-	// BindWorkers bind pods and write statuses in parallel (default 32).
+	// BindWorkers bind pods and write statuses in parallel (default 128):
+	// each binding waits for a Raft commit, and the store batches
+	// concurrent ones, so many in flight is what makes binding fast.
 	BindWorkers int
 	// Backoff of unschedulable and failed pods: doubles from
 	// BackoffInitial (1s) to BackoffMax (60s). Parked unschedulable pods

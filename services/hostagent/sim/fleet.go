@@ -51,6 +51,9 @@ type Config struct {
 	RenewInterval time.Duration
 	// Workers write pod statuses in parallel (default 8).
 	Workers int
+	// LeasesOnly: hosts register and renew leases but leave pods alone
+	// (for benchmarks of the control plane without host agents' writes).
+	LeasesOnly bool
 }
 
 // HostConfig describes one simulated host.
@@ -267,6 +270,9 @@ func (f *Fleet) Run(ctx context.Context) error {
 	wg.Add(2 + f.cfg.Workers)
 	go func() {
 		defer wg.Done()
+		if f.cfg.LeasesOnly {
+			return
+		}
 		// Bound pods only: nodeName never changes once set.
 		_ = informer.Run(ctx, f.pods, client.WatchOptions{FieldSelector: "spec.nodeName!="}, informer.Handler[*corev1.Pod]{
 			Upsert: f.podChanged,
