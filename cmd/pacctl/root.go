@@ -87,6 +87,9 @@ func newRootCommand(a *app) *cobra.Command {
 		newLogsCommand(a),
 		newExecCommand(a),
 		newWaitCommand(a),
+		newRolloutCommand(a),
+		newScaleCommand(a),
+		newHostCommand(a),
 		newAdminCommand(a),
 		newVersionCommand(a),
 	)

@@ -117,6 +117,17 @@ func Drain(ctx context.Context, c *client.Client, host string, o Options) error 
 	}
 	said := map[string]string{}
 	for {
+		// Pods that left since the last round (evicted by the API, or by
+		// their ReplicaSet once the replacement was Ready).
+		present := map[string]bool{}
+		for _, p := range list {
+			present[apis.Key(p)] = true
+		}
+		for key := range said {
+			if !present[key] {
+				say(progress, said, key, fmt.Sprintf("pod %s evicted", key))
+			}
+		}
 		if len(list) == 0 {
 			progress(fmt.Sprintf("host/%s drained", host))
 			return nil
@@ -124,7 +135,9 @@ func Drain(ctx context.Context, c *client.Client, host string, o Options) error 
 		for _, p := range list {
 			key := apis.Key(p)
 			if p.GetMetadata().GetDeletionTimestamp() != nil {
-				say(progress, said, key, fmt.Sprintf("pod/%s is terminating", key))
+				if said[key] != fmt.Sprintf("pod %s evicted", key) {
+					say(progress, said, key, fmt.Sprintf("pod %s terminating", key))
+				}
 				continue
 			}
 			if apis.ControllerRef(p.GetMetadata()) == nil && !o.Force {
@@ -137,9 +150,9 @@ func Drain(ctx context.Context, c *client.Client, host string, o Options) error 
 			case err != nil:
 				return fmt.Errorf("evict pod %s: %w", key, err)
 			case resp.GetEvicted():
-				say(progress, said, key, fmt.Sprintf("pod/%s evicted", key))
+				say(progress, said, key, fmt.Sprintf("pod %s evicted", key))
 			default:
-				say(progress, said, key, fmt.Sprintf("pod/%s waiting: %s", key, resp.GetMessage()))
+				say(progress, said, key, fmt.Sprintf("pod %s waiting: %s", key, resp.GetMessage()))
 			}
 		}
 		select {

@@ -3,6 +3,7 @@ package workloads_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func start(t *testing.T, n int) *env {
 	}
 	t.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	fleet, err := sim.New(sim.Config{Client: c, RenewInterval: 100 * time.Millisecond, LeaseDuration: time.Second})
+	fleet, err := sim.New(sim.Config{Client: c, Logger: discardLogger(), RenewInterval: 100 * time.Millisecond, LeaseDuration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +54,11 @@ func start(t *testing.T, n int) *env {
 	if err := fleet.AddHosts(ctx, hosts); err != nil {
 		t.Fatal(err)
 	}
-	sched, err := scheduler.New(scheduler.Config{Client: c, Identity: "test", LeaseDuration: 2 * time.Second, BackoffInitial: 100 * time.Millisecond, BackoffMax: time.Second})
+	sched, err := scheduler.New(scheduler.Config{Client: c, Logger: discardLogger(), Identity: "test", LeaseDuration: 2 * time.Second, BackoffInitial: 100 * time.Millisecond, BackoffMax: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl := controllers.New(controllers.Config{Client: c, HostMonitorGrace: monitorGrace, PodEvictionTimeout: evictionTimeout})
+	ctrl := controllers.New(controllers.Config{Client: c, Logger: discardLogger(), HostMonitorGrace: monitorGrace, PodEvictionTimeout: evictionTimeout})
 	runs := []func(context.Context) error{fleet.Run, sched.Run, ctrl.Run}
 	done := make(chan struct{}, len(runs))
 	for _, run := range runs {
@@ -228,3 +229,6 @@ func (rw *readyWatch) check(t *testing.T) {
 	default:
 	}
 }
+
+// discardLogger drops the logs of the services a test runs.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
