@@ -118,14 +118,26 @@ func (e *elector) acquire(ctx context.Context) bool {
 	}
 }
 
-// renew keeps the lease until ctx ends or a renewal does not succeed
-// within the lease duration (less a margin, so we stop acting before
-// another replica may start).
+// renew keeps the lease until ctx ends or no renewal succeeds within the
+// lease duration less one retry period: the leader steps down before any
+// other replica may consider the lease expired.
 func (e *elector) renew(ctx context.Context) {
 	lastRenew := time.Now()
 	deadline := e.cfg.LeaseDuration - e.cfg.RetryPeriod
-	for sleep(ctx, e.cfg.RetryPeriod) {
-		rctx, cancel := context.WithTimeout(ctx, e.cfg.RetryPeriod)
+	for {
+		left := time.Until(lastRenew.Add(deadline))
+		if left <= 0 {
+			e.log.Warn("could not renew the lease in time; stepping down")
+			return
+		}
+		if !sleep(ctx, min(e.cfg.RetryPeriod, left)) {
+			return
+		}
+		left = time.Until(lastRenew.Add(deadline))
+		if left <= 0 {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, left)
 		ok, err := e.tryAcquireOrRenew(rctx)
 		cancel()
 		switch {
@@ -133,12 +145,10 @@ func (e *elector) renew(ctx context.Context) {
 			lastRenew = time.Now()
 		case ctx.Err() != nil:
 			return
-		case time.Since(lastRenew) > deadline:
-			e.log.Warn("could not renew lease in time", "err", err)
-			return
-		}
-		if !ok && e.current != nil && e.current.GetSpec().GetHolderIdentity() != e.cfg.Identity {
+		case err == nil:
 			return // someone else holds it
+		default:
+			e.log.Debug("renew lease", "err", err)
 		}
 	}
 }
