@@ -15,22 +15,31 @@ import (
 
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/hostagent/runtime/runc"
 )
 
-// buildPacific builds cmd/pacific from the repository into dir and
-// returns the binary's path.
-func buildPacific(ctx context.Context, repo, dir string) (string, error) {
+// buildPacific builds cmd/pacific from the repository into dir, and with
+// smallShim cmd/pacific-shim next to it (as hack/dev.sh installs them; the
+// agent then runs its containers' shims from it), and returns the path of
+// pacific.
+func buildPacific(ctx context.Context, repo, dir string, smallShim bool) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("go not found in PATH: %w", err)
 	}
 	bin := filepath.Join(dir, "pacific")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/pacific")
-	cmd.Dir = repo
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/pacific: %w: %s", err, strings.TrimSpace(out.String()))
+	builds := map[string]string{bin: "./cmd/pacific"}
+	if smallShim {
+		builds[filepath.Join(dir, runc.ShimBinary)] = "./cmd/pacific-shim"
+	}
+	for out, pkg := range builds {
+		cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, pkg)
+		cmd.Dir = repo
+		var msg bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &msg, &msg
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("go build %s: %w: %s", pkg, err, strings.TrimSpace(msg.String()))
+		}
 	}
 	return bin, nil
 }

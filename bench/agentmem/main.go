@@ -17,6 +17,7 @@ import (
 type options struct {
 	repo          string
 	runc          string
+	shim          string
 	busybox       string
 	dir           string
 	pods          int
@@ -33,6 +34,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.repo, "repo", "", "repository to build cmd/pacific from (default: the directory with go.work at or above the working directory)")
 	flag.StringVar(&o.runc, "runc", "", "runc binary (default: <repo>/.bin/runc from hack/install-runc.sh, else runc from PATH)")
+	flag.StringVar(&o.shim, "shim", "small", "container shims: small (also build cmd/pacific-shim next to pacific, as hack/dev.sh does) or self (`pacific shim`, what the agent runs without pacific-shim)")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "static busybox (Debian busybox-static) the image is built from")
 	flag.StringVar(&o.dir, "dir", os.TempDir(), "parent of the temporary state dir (binary, API server, registry, agent data)")
 	flag.IntVar(&o.pods, "pods", 100, "pods to run")
@@ -78,12 +80,16 @@ type results struct {
 	toRunning time.Duration
 	samples   []sample
 	left      leftovers
+	shim      string // -shim
 }
 
 // bench checks the machine, starts everything, measures and cleans up.
 func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, error) {
 	if o.pods < 1 || o.sample <= 0 || o.interval <= 0 {
 		return nil, errors.New("-pods, -sample and -interval must be positive")
+	}
+	if o.shim != "small" && o.shim != "self" {
+		return nil, fmt.Errorf("-shim %q: want small or self", o.shim)
 	}
 	if err := checkMachine(&o); err != nil {
 		return nil, err
@@ -99,13 +105,13 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 		}
 	}()
 
-	log.Info("building cmd/pacific", "repo", o.repo)
+	log.Info("building cmd/pacific", "repo", o.repo, "shim", o.shim)
 	t0 := time.Now()
-	bin, err := buildPacific(ctx, o.repo, dir)
+	bin, err := buildPacific(ctx, o.repo, dir, o.shim == "small")
 	if err != nil {
 		return nil, err
 	}
-	res := &results{pods: o.pods}
+	res := &results{pods: o.pods, shim: o.shim}
 	if fi, err := os.Stat(bin); err == nil {
 		res.binSize = fi.Size()
 	}
@@ -204,8 +210,8 @@ func (r *results) print(w io.Writer) {
 		n, mib(maxS.agent.VmRSS), mib(sum.agent.VmRSS/n))
 	fmt.Fprintf(w, "  at max: anon %.1f MiB, file %.1f MiB, shmem %.1f MiB; threads %d; peak over its life (VmHWM) %.1f MiB\n",
 		mib(maxS.agent.RssAnon), mib(maxS.agent.RssFile), mib(maxS.agent.RssShmem), maxS.agent.Threads, mib(sum.agent.VmHWM))
-	fmt.Fprintf(w, "shims (for information): %d processes, VmRSS sum %.1f MiB (%.2f MiB each), PSS sum %.1f MiB\n",
-		last.shims, mib(last.shimRSS), mib(last.shimRSS)/float64(max(1, last.shims)), mib(last.shimPss))
+	fmt.Fprintf(w, "shims (-shim %s, for information): %d processes, VmRSS sum %.1f MiB (%.2f MiB each), PSS sum %.1f MiB (%.2f MiB each)\n",
+		r.shim, last.shims, mib(last.shimRSS), mib(last.shimRSS)/float64(max(1, last.shims)), mib(last.shimPss), mib(last.shimPss)/float64(max(1, last.shims)))
 	fmt.Fprintf(w, "clean-up: left behind %s\n", r.left)
 	fmt.Fprintf(w, "RESULT agent_rss_mib=%.1f\n", mib(maxS.agent.VmRSS))
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openpacific/pacific/services/hostagent/runtime/runc"
 )
 
 // procStatus is what /proc/PID/status says about memory, in KiB.
@@ -79,7 +81,8 @@ func parentOf(pid int) (int, error) {
 	return strconv.Atoi(f[1])
 }
 
-// shims lists the children of parent that run bin as "shim".
+// shims lists the container shims of this run (see isShim) that are
+// children of parent.
 func shims(parent int, bin string) []int {
 	var out []int
 	for _, pid := range shimsOf(bin) {
@@ -90,19 +93,21 @@ func shims(parent int, bin string) []int {
 	return out
 }
 
-// isShim reports whether pid runs `<bin> shim ...` (bin is the binary
-// this run built, in its own temporary dir).
+// isShim reports whether pid is a container shim of this run: the
+// pacific-shim next to bin, or `<bin> shim ...` (bin is the binary this run
+// built, in its own temporary dir).
 func isShim(pid int, bin string) bool {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	if err != nil {
 		return false
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	return len(args) >= 2 && args[0] == bin && args[1] == "shim"
+	return args[0] == filepath.Join(filepath.Dir(bin), runc.ShimBinary) ||
+		len(args) >= 2 && args[0] == bin && args[1] == "shim"
 }
 
-// shimsOf lists the processes running `<bin> shim ...`, whatever their
-// parent (after the agent exits they are reparented).
+// shimsOf lists the container shims of this run (see isShim), whatever
+// their parent (after the agent exits they are reparented).
 func shimsOf(bin string) []int {
 	var out []int
 	entries, _ := os.ReadDir("/proc")
