@@ -3,9 +3,10 @@
 // In one run: an API server replica and a loopback registry seeded with
 // busybox:1 run in this process; cmd/pacific and cmd/pacific-shim are built
 // into a temporary dir and `pacific hostagent` (host agent + embedded image
-// service) runs as a separate process against them, so its resident set is the agent's and the
-// image service's alone. 100 pods (busybox `sleep 3600`, tiny requests,
-// nodeName set to that host) are created and awaited until all are Running;
+// service) runs as a separate process against them, so its resident set is
+// the agent's and the image service's alone. 100 pods (busybox `sleep 3600`,
+// tiny requests, nodeName set to that host) are created and awaited until
+// all are Running;
 // then the agent's VmRSS (/proc/PID/status) is sampled over about 10 s and
 // reported (max and average, with its anonymous/file split and peak), and
 // the container shims (pacific-shim children of the agent) separately.
