@@ -43,11 +43,20 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 // creating it, and its namespace, if needed). last is the lease as this
 // agent last stored it, to save a read.
 func (a *Agent) renewLease(ctx context.Context, last *corev1.Lease) (*corev1.Lease, error) {
+	return RenewHostLease(ctx, a.leases, a.cfg.HostName, a.cfg.LeaseDuration, last, a.ensureLeaseNamespace)
+}
+
+// RenewHostLease renews Lease pacific-system/<host> for its host (the
+// agent, or a simulated one): it sets renewTime, taking the lease over and
+// creating it if needed (ensureNamespace runs first when it is missing).
+// last is the lease as the caller last stored it, to save a read.
+func RenewHostLease(ctx context.Context, leases *client.Typed[*corev1.Lease], host string, duration time.Duration,
+	last *corev1.Lease, ensureNamespace func(context.Context) error) (*corev1.Lease, error) {
 	now := timestamppb.New(time.Now())
 	if last != nil {
 		l := proto.Clone(last).(*corev1.Lease)
 		l.Spec.RenewTime = now
-		stored, err := a.leases.Update(ctx, l)
+		stored, err := leases.Update(ctx, l)
 		if err == nil {
 			return stored, nil
 		}
@@ -55,20 +64,25 @@ func (a *Agent) renewLease(ctx context.Context, last *corev1.Lease) (*corev1.Lea
 			return nil, err
 		}
 	}
-	l, err := a.leases.Get(ctx, LeaseNamespace, a.cfg.HostName)
+	l, err := leases.Get(ctx, LeaseNamespace, host)
 	if client.IsNotFound(err) {
-		if err := a.ensureLeaseNamespace(ctx); err != nil {
+		if err := ensureNamespace(ctx); err != nil {
 			return nil, err
 		}
-		return a.leases.Create(ctx, &corev1.Lease{
-			Metadata: &corev1.ObjectMeta{Name: a.cfg.HostName, Namespace: LeaseNamespace},
+		l, err = leases.Create(ctx, &corev1.Lease{
+			Metadata: &corev1.ObjectMeta{Name: host, Namespace: LeaseNamespace},
 			Spec: &corev1.LeaseSpec{
-				HolderIdentity:       a.cfg.HostName,
-				LeaseDurationSeconds: int32(a.cfg.LeaseDuration / time.Second),
+				HolderIdentity:       host,
+				LeaseDurationSeconds: int32(duration / time.Second),
 				AcquireTime:          now,
 				RenewTime:            now,
 			},
 		})
+		if !client.IsAlreadyExists(err) {
+			return l, err
+		}
+		// Lost a race to create it: take it over below.
+		l, err = leases.Get(ctx, LeaseNamespace, host)
 	}
 	if err != nil {
 		return nil, err
@@ -76,14 +90,14 @@ func (a *Agent) renewLease(ctx context.Context, last *corev1.Lease) (*corev1.Lea
 	if l.Spec == nil {
 		l.Spec = &corev1.LeaseSpec{}
 	}
-	if l.Spec.HolderIdentity != a.cfg.HostName {
-		l.Spec.HolderIdentity = a.cfg.HostName
+	if l.Spec.HolderIdentity != host {
+		l.Spec.HolderIdentity = host
 		l.Spec.AcquireTime = now
 		l.Spec.LeaseTransitions++
 	}
-	l.Spec.LeaseDurationSeconds = int32(a.cfg.LeaseDuration / time.Second)
+	l.Spec.LeaseDurationSeconds = int32(duration / time.Second)
 	l.Spec.RenewTime = now
-	return a.leases.Update(ctx, l)
+	return leases.Update(ctx, l)
 }
 
 // ensureLeaseNamespace creates pacific-system if it is missing. An agent

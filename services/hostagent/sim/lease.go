@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -74,50 +72,9 @@ func (f *Fleet) renewOne(ctx context.Context, name string) {
 	}
 }
 
-// renewLease sets renewTime on the host's lease, creating or taking it
-// over if needed; last saves a read.
+// renewLease renews a simulated host's lease as a real agent does.
 func (f *Fleet) renewLease(ctx context.Context, name string, last *corev1.Lease) (*corev1.Lease, error) {
-	now := timestamppb.New(time.Now())
-	if last != nil {
-		l := proto.Clone(last).(*corev1.Lease)
-		l.Spec.RenewTime = now
-		stored, err := f.leases.Update(ctx, l)
-		if err == nil {
-			return stored, nil
-		}
-		if !client.IsConflict(err) && !client.IsNotFound(err) {
-			return nil, err
-		}
-	}
-	l, err := f.leases.Get(ctx, hostagent.LeaseNamespace, name)
-	if client.IsNotFound(err) {
-		l, err = f.leases.Create(ctx, &corev1.Lease{
-			Metadata: &corev1.ObjectMeta{Name: name, Namespace: hostagent.LeaseNamespace},
-			Spec: &corev1.LeaseSpec{
-				HolderIdentity:       name,
-				LeaseDurationSeconds: int32(f.cfg.LeaseDuration / time.Second),
-				AcquireTime:          now,
-				RenewTime:            now,
-			},
-		})
-		if client.IsAlreadyExists(err) {
-			return f.renewLease(ctx, name, nil)
-		}
-		return l, err
-	}
-	if err != nil {
-		return nil, err
-	}
-	if l.Spec == nil {
-		l.Spec = &corev1.LeaseSpec{}
-	}
-	if l.Spec.HolderIdentity != name {
-		l.Spec.HolderIdentity, l.Spec.AcquireTime = name, now
-		l.Spec.LeaseTransitions++
-	}
-	l.Spec.LeaseDurationSeconds = int32(f.cfg.LeaseDuration / time.Second)
-	l.Spec.RenewTime = now
-	return f.leases.Update(ctx, l)
+	return hostagent.RenewHostLease(ctx, f.leases, name, f.cfg.LeaseDuration, last, f.ensureLeaseNamespace)
 }
 
 func (f *Fleet) ensureLeaseNamespace(ctx context.Context) error {
