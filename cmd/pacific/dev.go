@@ -21,6 +21,7 @@ import (
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/controllers"
 	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
+	"github.com/openpacific/pacific/services/hostagent"
 	"github.com/openpacific/pacific/services/scheduler"
 )
 
@@ -163,11 +164,15 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	}
 	defer c.Close()
 	ctrl := controllers.New(controllers.Config{Client: c, Logger: logger, HostMonitorGrace: o.hostMonitorGrace, PodEvictionTimeout: o.podEvictionTimeout})
+	// The dev hosts' leases last as long as the controllers' grace, so a
+	// shortened --host-monitor-grace (demos, tests) is honoured.
+	lease, renew := o.hostMonitorGrace, min(o.hostMonitorGrace/4, hostagent.DefaultRenewInterval)
 	podsLine := "local host " + o.hostName + " runs pods with runc"
 	var local *node
 	if reason := nodeUnavailable(o.runcPath); reason != "" {
 		podsLine = "NO local host: " + reason + "; pods stay Pending"
-	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: c, logger: logger, natsURL: natsSrv.ClientURL()}); err != nil {
+	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: c, logger: logger, natsURL: natsSrv.ClientURL(),
+		leaseDuration: lease, renewInterval: renew}); err != nil {
 		api.Close()
 		return err
 	}
@@ -180,6 +185,7 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		api.Close()
 		return err
 	}
+	o.sim.leaseDuration, o.sim.renewInterval = lease, renew
 	simHosts, err := newSimHosts(&o.sim, c, logger)
 	if err != nil {
 		api.Close()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -41,6 +42,9 @@ type nodeConfig struct {
 	imageService string
 	// natsURL, when set, feeds the embedded image service prefetch requests.
 	natsURL string
+	// leaseDuration and renewInterval of the host's Lease (0: the agent's
+	// defaults, 40s and 10s).
+	leaseDuration, renewInterval time.Duration
 }
 
 // nodeUnavailable says why this machine cannot run pods (empty if it can).
@@ -117,7 +121,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		AgentAddress: n.agentLis.Addr().String(),
 		Client:       cfg.api, HostName: cfg.hostName, Runtime: n.runtime,
 		Images: imageclient.New(imagev1.NewImageServiceClient(n.conn)), StateDir: filepath.Join(cfg.dataDir, "agent"),
-		Logger: cfg.logger,
+		Logger: cfg.logger, LeaseDuration: cfg.leaseDuration, RenewInterval: cfg.renewInterval,
 	})
 	if err != nil {
 		n.close()

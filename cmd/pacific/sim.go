@@ -29,6 +29,9 @@ type simOptions struct {
 
 	cpuMillis   int64
 	memoryBytes int64
+	// leaseDuration and renewInterval of the hosts' Leases (set by dev
+	// from --host-monitor-grace; 0: the agent's defaults).
+	leaseDuration, renewInterval time.Duration
 }
 
 func (o *simOptions) addFlags(cmd *cobra.Command) {
@@ -69,7 +72,8 @@ func newSimHosts(o *simOptions, c *client.Client, logger *slog.Logger) (*simHost
 	if o.hosts == 0 {
 		return nil, nil
 	}
-	fleet, err := sim.New(sim.Config{Client: c, Logger: logger, CPUMillis: o.cpuMillis, MemoryBytes: o.memoryBytes})
+	fleet, err := sim.New(sim.Config{Client: c, Logger: logger, CPUMillis: o.cpuMillis, MemoryBytes: o.memoryBytes,
+		LeaseDuration: o.leaseDuration, RenewInterval: o.renewInterval})
 	if err != nil {
 		return nil, err
 	}

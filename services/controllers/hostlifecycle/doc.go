@@ -1,7 +1,8 @@
 // Package hostlifecycle watches host heartbeats and maintenance mode.
 //
 // A host's agent renews the Lease pacific-system/<host>. When the
-// controller has not seen a renewal for MonitorGrace (default 40 s), it sets
+// controller has not seen a renewal for MonitorGrace (default 40 s; the
+// lease's own duration if that is longer), it sets
 // the Host's Ready condition to Unknown (reason HostLeaseExpired); when the
 // host has stayed not Ready for EvictionTimeout (default 300 s), it deletes
 // the pods bound there (reason Evicted, with an event) so their

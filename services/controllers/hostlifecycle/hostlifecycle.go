@@ -68,6 +68,9 @@ type Reconciler struct {
 type observation struct {
 	renew    time.Time
 	observed time.Time
+	// duration is the lease's leaseDurationSeconds: an agent that renews
+	// less often than the grace is not lost before its lease expires.
+	duration time.Duration
 }
 
 // NewController wires the reconciler to watches of Hosts and host Leases.
@@ -108,16 +111,17 @@ func (r *Reconciler) observeLease(obj apis.Object) []controller.Request {
 	if ok && prev.renew.Equal(renew) {
 		return nil
 	}
-	r.seen[name] = observation{renew: renew, observed: r.now()}
+	r.seen[name] = observation{renew: renew, observed: r.now(), duration: time.Duration(l.GetSpec().GetLeaseDurationSeconds()) * time.Second}
 	if !ok || r.now().Sub(prev.observed) > r.cfg.MonitorGrace/2 {
 		return []controller.Request{{Name: name}}
 	}
 	return nil
 }
 
-// lastSeen returns when a renewal of host's lease was last seen, counting
-// the first look at a host without a lease as one.
-func (r *Reconciler) lastSeen(host string) time.Time {
+// lastSeen returns when a renewal of host's lease was last seen (the
+// first look at a host without a lease counts as one) and how long the
+// host may stay silent: MonitorGrace, or the lease's duration if longer.
+func (r *Reconciler) lastSeen(host string) (time.Time, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	o, ok := r.seen[host]
@@ -125,7 +129,7 @@ func (r *Reconciler) lastSeen(host string) time.Time {
 		o = observation{observed: r.now()}
 		r.seen[host] = o
 	}
-	return o.observed
+	return o.observed, max(r.cfg.MonitorGrace, o.duration)
 }
 
 // Reconcile implements controller.Reconciler.
@@ -163,9 +167,10 @@ func minPositive(a, b time.Duration) time.Duration {
 func (r *Reconciler) checkHeartbeat(ctx context.Context, host *corev1.Host) (controller.Result, error) {
 	name := host.GetMetadata().GetName()
 	now := r.now()
-	silent := now.Sub(r.lastSeen(name))
+	seen, grace := r.lastSeen(name)
+	silent := now.Sub(seen)
 	ready := apis.FindCondition(host.GetStatus().GetConditions(), apis.HostReady)
-	if silent <= r.cfg.MonitorGrace {
+	if silent <= grace {
 		if ready.GetStatus() == "Unknown" && ready.GetReason() == apis.ReasonHostLeaseExpired {
 			msg := fmt.Sprintf("host agent renews lease %s/%s again", apis.HostLeaseNamespace, name)
 			if err := r.setCondition(ctx, host, &corev1.Condition{Type: apis.HostReady, Status: "True", Reason: ReasonLeaseRenewed, Message: msg}); err != nil {
@@ -173,11 +178,11 @@ func (r *Reconciler) checkHeartbeat(ctx context.Context, host *corev1.Host) (con
 			}
 			r.rec.Eventf(ctx, host, apis.EventNormal, "HostReady", "Host %s is Ready again: %s", name, msg)
 		}
-		return controller.Result{RequeueAfter: r.cfg.MonitorGrace - silent + 100*time.Millisecond}, nil
+		return controller.Result{RequeueAfter: grace - silent + 100*time.Millisecond}, nil
 	}
 	if ready.GetStatus() != "Unknown" {
 		msg := fmt.Sprintf("host agent has not renewed lease %s/%s for %s (grace %s); its pods are evicted after %s",
-			apis.HostLeaseNamespace, name, silent.Round(time.Second), r.cfg.MonitorGrace, r.cfg.EvictionTimeout)
+			apis.HostLeaseNamespace, name, silent.Round(time.Second), grace, r.cfg.EvictionTimeout)
 		if err := r.setCondition(ctx, host, &corev1.Condition{Type: apis.HostReady, Status: "Unknown", Reason: apis.ReasonHostLeaseExpired, Message: msg}); err != nil {
 			return controller.Result{}, err
 		}
