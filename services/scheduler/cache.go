@@ -26,6 +26,8 @@ type hostInfo struct {
 	// What bound and assumed pods request.
 	usedCPU, usedMem, usedPods int64
 	pods                       map[*podInfo]struct{}
+	// topo is the host's domain id per interned topology key.
+	topo []int32
 }
 
 func newHostInfo(h *corev1.Host) *hostInfo {
@@ -82,13 +84,18 @@ type cache struct {
 	antiGroups map[string]*antiGroup
 	// orphans are pods bound to hosts not (yet) in the cache.
 	orphans map[string]map[*podInfo]struct{}
-	// domainCache: host label key → its values over all hosts.
-	domainCache map[string]map[string]bool
+	// Interned topology keys and values (topology.go), and which domains
+	// of a key have hosts (cached until hosts change).
+	keyIdx      map[string]int
+	keyNames    []string
+	keyVals     []map[string]int32
+	domainCache map[int][]bool
 }
 
 type antiGroup struct {
 	term    *podTerm
-	domains map[string]int
+	idx     int
+	domains map[int32]int // domain id → pods
 }
 
 func newCache() *cache {
@@ -105,6 +112,7 @@ func newCache() *cache {
 // setHost adds or replaces a host, keeping its pods.
 func (c *cache) setHost(h *corev1.Host) {
 	hi := newHostInfo(h)
+	c.fillTopology(hi)
 	old := c.hosts[hi.name]
 	if old == nil || !maps.Equal(old.labels, hi.labels) {
 		c.domainCache = nil
@@ -188,28 +196,29 @@ func (c *cache) attach(p *podInfo, hi *hostInfo) {
 	hi.pods[p] = struct{}{}
 	c.recount(hi)
 	for _, t := range p.anti {
-		v, ok := hi.labels[t.topologyKey]
-		if !ok {
+		idx := c.keyIndex(t.topologyKey)
+		id := hi.topo[idx]
+		if id == noDomain {
 			continue
 		}
 		g := c.antiGroups[t.id]
 		if g == nil {
-			g = &antiGroup{term: t, domains: map[string]int{}}
+			g = &antiGroup{term: t, idx: idx, domains: map[int32]int{}}
 			c.antiGroups[t.id] = g
 		}
-		g.domains[v]++
+		g.domains[id]++
 	}
 }
 
 func (c *cache) unindexAnti(p *podInfo, hi *hostInfo) {
 	for _, t := range p.anti {
-		v, ok := hi.labels[t.topologyKey]
-		if !ok {
+		id := hi.topo[c.keyIndex(t.topologyKey)]
+		if id == noDomain {
 			continue
 		}
 		if g := c.antiGroups[t.id]; g != nil {
-			if g.domains[v]--; g.domains[v] <= 0 {
-				delete(g.domains, v)
+			if g.domains[id]--; g.domains[id] <= 0 {
+				delete(g.domains, id)
 			}
 			if len(g.domains) == 0 {
 				delete(c.antiGroups, t.id)

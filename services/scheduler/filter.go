@@ -25,17 +25,12 @@ const (
 	reasonSpreadLabel = "missing a topology spread label"
 )
 
-// domainSet is a set of values of one host label.
-type domainSet struct {
-	key    string
-	values map[string]bool
-}
-
 // spreadState is one spread constraint evaluated against the cache.
 type spreadState struct {
 	c         *spreadConstraint
-	counts    map[string]int
-	eligible  map[string]bool
+	idx       int
+	counts    []int // by domain id
+	eligible  []bool
 	min       int
 	selfMatch int
 }
@@ -67,16 +62,16 @@ func (c *cache) prepare(p *podInfo) *podState {
 	}
 	for _, g := range c.antiGroups {
 		if g.term.matches(p) {
-			vals := make(map[string]bool, len(g.domains))
-			for v := range g.domains {
-				vals[v] = true
+			ds := domainSet{idx: g.idx, in: make([]bool, c.numDomains(g.idx))}
+			for id := range g.domains {
+				ds.in[id] = true
 			}
-			st.forbidden = append(st.forbidden, domainSet{key: g.term.topologyKey, values: vals})
+			st.forbidden = append(st.forbidden, ds)
 		}
 	}
 	for _, t := range p.affinity {
 		ds := c.domainsWithMatches(t)
-		if len(ds.values) == 0 && t.matches(p) {
+		if ds.empty() && t.matches(p) {
 			// The first pod of a group that wants to be near its peers
 			// may go anywhere (as in Kubernetes).
 			continue
@@ -95,18 +90,16 @@ func (c *cache) prepare(p *podInfo) *podState {
 	return st
 }
 
-// domainsWithMatches is the set of domains (values of t.topologyKey) of
-// hosts running a pod that t matches.
+// domainsWithMatches is the set of domains (of t.topologyKey) of hosts
+// running a pod that t matches.
 func (c *cache) domainsWithMatches(t *podTerm) domainSet {
-	ds := domainSet{key: t.topologyKey, values: map[string]bool{}}
+	ds := c.newDomainSet(t.topologyKey)
 	c.candidates(t.namespaces, t.eq, func(q *podInfo) {
 		if !t.matches(q) {
 			return
 		}
 		if hi := c.hosts[q.host]; hi != nil {
-			if v, ok := hi.labels[t.topologyKey]; ok {
-				ds.values[v] = true
-			}
+			ds.add(hi)
 		}
 	})
 	return ds
@@ -115,22 +108,23 @@ func (c *cache) domainsWithMatches(t *podTerm) domainSet {
 // spreadCounts counts the pods sc matches per domain, over the hosts the
 // pod could go to by its host selector.
 func (c *cache) spreadCounts(p *podInfo, sc *spreadConstraint) *spreadState {
-	ss := &spreadState{c: sc, counts: map[string]int{}, eligible: map[string]bool{}}
+	idx := c.keyIndex(sc.topologyKey)
+	n := c.numDomains(idx)
+	ss := &spreadState{c: sc, idx: idx, counts: make([]int, n)}
 	if sc.matches(p, p.ns) {
 		ss.selfMatch = 1
 	}
 	eligibleHost := func(hi *hostInfo) bool { return true }
 	if p.hostSelector.constrained() {
 		eligibleHost = func(hi *hostInfo) bool { return p.hostSelector.matches(hi.labels) }
+		ss.eligible = make([]bool, n)
 		for _, hi := range c.hosts {
-			if v, ok := hi.labels[sc.topologyKey]; ok && eligibleHost(hi) {
-				ss.eligible[v] = true
+			if id := hi.topo[idx]; id != noDomain && eligibleHost(hi) {
+				ss.eligible[id] = true
 			}
 		}
 	} else {
-		for v := range c.domains(sc.topologyKey) {
-			ss.eligible[v] = true
-		}
+		ss.eligible = c.domainsInUse(idx)
 	}
 	c.candidates([]string{p.ns}, sc.eq, func(q *podInfo) {
 		if !sc.matches(q, p.ns) {
@@ -140,36 +134,31 @@ func (c *cache) spreadCounts(p *podInfo, sc *spreadConstraint) *spreadState {
 		if hi == nil || !eligibleHost(hi) {
 			return
 		}
-		if v, ok := hi.labels[sc.topologyKey]; ok && ss.eligible[v] {
-			ss.counts[v]++
+		if id := hi.topo[idx]; id != noDomain && ss.eligible[id] {
+			ss.counts[id]++
 		}
 	})
 	first := true
-	for v := range ss.eligible {
-		if n := ss.counts[v]; first || n < ss.min {
-			ss.min, first = n, false
+	for id, ok := range ss.eligible {
+		if ok && (first || ss.counts[id] < ss.min) {
+			ss.min, first = ss.counts[id], false
 		}
 	}
 	return ss
 }
 
-// domains returns the values of a host label over all hosts (cached until
-// hosts change).
-func (c *cache) domains(key string) map[string]bool {
-	if c.domainCache == nil {
-		c.domainCache = map[string]map[string]bool{}
+// skew is how far above the least loaded domain placing the pod on hi
+// would put hi's domain; ok is false if hi lacks the key.
+func (ss *spreadState) skew(hi *hostInfo) (skew int, ok bool) {
+	id := hi.topo[ss.idx]
+	if id == noDomain {
+		return 0, false
 	}
-	if d, ok := c.domainCache[key]; ok {
-		return d
+	n := 0
+	if int(id) < len(ss.counts) {
+		n = ss.counts[id]
 	}
-	d := map[string]bool{}
-	for _, hi := range c.hosts {
-		if v, ok := hi.labels[key]; ok {
-			d[v] = true
-		}
-	}
-	c.domainCache[key] = d
-	return d
+	return n + ss.selfMatch - ss.min, true
 }
 
 // filter returns "" if the pod fits the host, else the reason it does not.
@@ -196,12 +185,12 @@ func (st *podState) filter(hi *hostInfo) string {
 		return reasonPods
 	}
 	for _, ds := range st.required {
-		if v, ok := hi.labels[ds.key]; !ok || !ds.values[v] {
+		if !ds.has(hi) {
 			return reasonAffinity
 		}
 	}
 	for _, ds := range st.forbidden {
-		if v, ok := hi.labels[ds.key]; ok && ds.values[v] {
+		if ds.has(hi) {
 			return reasonAnti
 		}
 	}
@@ -209,11 +198,11 @@ func (st *podState) filter(hi *hostInfo) string {
 		if !ss.c.hard {
 			continue
 		}
-		v, ok := hi.labels[ss.c.topologyKey]
+		skew, ok := ss.skew(hi)
 		if !ok {
 			return reasonSpreadLabel
 		}
-		if ss.counts[v]+ss.selfMatch-ss.min > int(ss.c.maxSkew) {
+		if skew > int(ss.c.maxSkew) {
 			return reasonSpread
 		}
 	}

@@ -181,3 +181,41 @@ func TestHostUpdatesReachSearches(t *testing.T) {
 		t.Fatalf("a host in maintenance was chosen: %+v", d)
 	}
 }
+
+func TestTopologyFollowsHostChanges(t *testing.T) {
+	web := map[string]string{"app": "web"}
+	c := newTestCache(testHost("h1", map[string]string{zone: "a"}))
+	bindTo(t, c, testPod("w1", "0", "0", web), "h1")
+	p := testPod("p", "0", "0", web, spread(zone, 1, "DoNotSchedule", web))
+	// Only zone a exists: placing there keeps skew 0.
+	if d, _ := c.schedule(mustInfo(t, p), StrategySpread, 100, 0, testRNG()); d.host != "h1" {
+		t.Fatalf("one zone: %+v", d)
+	}
+	// A new host brings zone b (a domain id the key has not seen): the pod
+	// must go there now.
+	c.setHost(testHost("h2", map[string]string{zone: "b"}))
+	if d, _ := c.schedule(mustInfo(t, p), StrategySpread, 100, 0, testRNG()); d.host != "h2" {
+		t.Fatalf("new zone: %+v", d)
+	}
+	// h2 moves to zone a: both hosts in a, so a fits again.
+	c.setHost(testHost("h2", map[string]string{zone: "a"}))
+	c.removeHost("h1")
+	if d, _ := c.schedule(mustInfo(t, p), StrategySpread, 100, 0, testRNG()); d.host != "h2" {
+		t.Fatalf("relabelled: %+v", d)
+	}
+	// Anti-affinity groups follow relabelling too.
+	anti := testPod("a1", "0", "0", web, antiAffinity(zone, web))
+	c2 := newTestCache(testHost("x", map[string]string{zone: "a"}), testHost("y", map[string]string{zone: "b"}))
+	bindTo(t, c2, anti, "x")
+	if got := c2.prepare(mustInfo(t, testPod("q", "0", "0", web))).filter(c2.hosts["x"]); got != reasonAnti {
+		t.Fatalf("symmetric anti-affinity: %q", got)
+	}
+	c2.setHost(testHost("x", map[string]string{zone: "c"}))
+	st := c2.prepare(mustInfo(t, testPod("q", "0", "0", web)))
+	if got := st.filter(c2.hosts["y"]); got != "" {
+		t.Fatalf("y in zone b: %q", got)
+	}
+	if got := st.filter(c2.hosts["x"]); got != reasonAnti {
+		t.Fatalf("x after relabel: %q", got)
+	}
+}

@@ -26,12 +26,12 @@ func (st *podState) score(hi *hostInfo, strategy string) int64 {
 		}
 	}
 	for _, wd := range st.prefAffinity {
-		if v, ok := hi.labels[wd.key]; ok && wd.values[v] {
+		if wd.has(hi) {
 			s += int64(wd.weight)
 		}
 	}
 	for _, wd := range st.prefAnti {
-		if v, ok := hi.labels[wd.key]; ok && wd.values[v] {
+		if wd.has(hi) {
 			s -= int64(wd.weight)
 		}
 	}
@@ -39,12 +39,12 @@ func (st *podState) score(hi *hostInfo, strategy string) int64 {
 		if ss.c.hard {
 			continue
 		}
-		v, ok := hi.labels[ss.c.topologyKey]
+		skew, ok := ss.skew(hi)
 		if !ok {
 			s -= spreadPenalty * int64(ss.c.maxSkew+1)
 			continue
 		}
-		if skew := ss.counts[v] + ss.selfMatch - ss.min; skew > 0 {
+		if skew > 0 {
 			s -= spreadPenalty * int64(skew)
 		}
 	}
