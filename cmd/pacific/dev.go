@@ -20,7 +20,6 @@ import (
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/controllers"
-	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
 	"github.com/openpacific/pacific/services/hostagent"
 	"github.com/openpacific/pacific/services/scheduler"
 )
@@ -33,9 +32,7 @@ type devOptions struct {
 	registry string
 	sim      simOptions
 	sched    schedulerFlags
-	// Host lifecycle timing (tests and demos shorten them).
-	hostMonitorGrace   time.Duration
-	podEvictionTimeout time.Duration
+	ctrl     controllerFlags
 }
 
 func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -68,8 +65,7 @@ server, one API server replica and the controllers. Data survives restarts in
 	cmd.Flags().StringVar(&o.hostName, "host-name", "local", "name of the local Host object (pods bind to it with spec.nodeName)")
 	o.sim.addFlags(cmd)
 	o.sched.add(cmd, "scheduler-")
-	cmd.Flags().DurationVar(&o.hostMonitorGrace, "host-monitor-grace", hostlifecycle.DefaultMonitorGrace, "a host whose agent stops renewing its lease for this long becomes Ready=Unknown")
-	cmd.Flags().DurationVar(&o.podEvictionTimeout, "pod-eviction-timeout", hostlifecycle.DefaultEvictionTimeout, "pods of a host that has not been Ready for this long are evicted (and recreated elsewhere by their Deployments)")
+	o.ctrl.add(cmd)
 	return cmd
 }
 
@@ -88,11 +84,8 @@ func (o *devOptions) validate() error {
 	if _, err := o.sched.config("scheduler-"); err != nil {
 		return err
 	}
-	if o.hostMonitorGrace < time.Second {
-		return fmt.Errorf("--host-monitor-grace %s: must be at least 1s", o.hostMonitorGrace)
-	}
-	if o.podEvictionTimeout <= 0 {
-		return fmt.Errorf("--pod-eviction-timeout %s: must be positive", o.podEvictionTimeout)
+	if err := o.ctrl.validate(); err != nil {
+		return err
 	}
 	return o.sim.validate()
 }
@@ -163,10 +156,10 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		return err
 	}
 	defer c.Close()
-	ctrl := controllers.New(controllers.Config{Client: c, Logger: logger, HostMonitorGrace: o.hostMonitorGrace, PodEvictionTimeout: o.podEvictionTimeout})
+	ctrl := controllers.New(o.ctrl.config(c, logger))
 	// The dev hosts' leases last as long as the controllers' grace, so a
 	// shortened --host-monitor-grace (demos, tests) is honoured.
-	lease, renew := o.hostMonitorGrace, min(o.hostMonitorGrace/4, hostagent.DefaultRenewInterval)
+	lease, renew := o.ctrl.hostMonitorGrace, min(o.ctrl.hostMonitorGrace/4, hostagent.DefaultRenewInterval)
 	podsLine := "local host " + o.hostName + " runs pods with runc"
 	var local *node
 	if reason := nodeUnavailable(o.runcPath); reason != "" {

@@ -5,6 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -52,5 +57,23 @@ func TestDeletePropagationAddsGarbageCollectorFinalizer(t *testing.T) {
 	_, err := a.rc.Delete(ctx(t), &corev1.DeleteRequest{ApiVersion: apis.CoreV1, Kind: "Namespace", Name: "gc", PropagationPolicy: 7})
 	if err == nil {
 		t.Fatal("an unknown propagation policy was accepted")
+	}
+}
+
+func TestEvictValidatesAndReportsMissingPods(t *testing.T) {
+	addr := apiservertest.Start(t)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ev := corev1.NewEvictionServiceClient(conn)
+	_, err = ev.Evict(ctx(t), &corev1.EvictRequest{Name: "web"})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "namespace") {
+		t.Fatalf("evict without namespace: %v", err)
+	}
+	_, err = ev.Evict(ctx(t), &corev1.EvictRequest{Namespace: "demo", Name: "nope"})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("evict of a missing pod: %v", err)
 	}
 }
