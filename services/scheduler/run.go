@@ -116,6 +116,7 @@ func (r *run) scheduleOne(ctx context.Context, key string) {
 	}
 	r.mu.Unlock()
 	if d.host == "" {
+		r.s.stats.unschedulable.Add(1)
 		r.queue.done(key, unschedulable)
 	}
 	r.send(ctx, job{key: key, pod: p, host: d.host, explanation: d.explanation})
@@ -154,8 +155,12 @@ func (r *run) bind(ctx context.Context, j job) {
 	next.Status = nil
 	err := r.update(ctx, next)
 	if err == nil {
+		r.s.stats.bound.Add(1)
 		r.queue.done(j.key, bound)
 		return
+	}
+	if client.IsConflict(err) {
+		r.s.stats.conflicts.Add(1)
 	}
 	r.mu.Lock()
 	if r.assumed[j.key] {

@@ -110,6 +110,20 @@ type Scheduler struct {
 	hosts  *client.Typed[*corev1.Host]
 	ns     *client.Typed[*corev1.Namespace]
 	leader atomic.Bool
+	stats  struct{ bound, conflicts, unschedulable atomic.Int64 }
+}
+
+// Stats counts what this replica did since it started.
+type Stats struct {
+	// Bound pods; Conflicts: bindings the API server refused because the
+	// pod had changed (or another scheduler bound it); Unschedulable:
+	// attempts that found no host.
+	Bound, Conflicts, Unschedulable int64
+}
+
+// Stats returns the replica's counters.
+func (s *Scheduler) Stats() Stats {
+	return Stats{Bound: s.stats.bound.Load(), Conflicts: s.stats.conflicts.Load(), Unschedulable: s.stats.unschedulable.Load()}
 }
 
 // New checks cfg; it contacts nothing.
