@@ -327,3 +327,41 @@ func TestRacingSchedulersNeverDoubleBind(t *testing.T) {
 		t.Fatal("no binding conflicted: the race this test is about did not happen")
 	}
 }
+
+// A pod no host fits is explained once and then left alone until the
+// cluster changes: no hot loop of attempts or status writes.
+func TestUnschedulablePodIsNotRetriedInALoop(t *testing.T) {
+	e := start(t, []sim.HostConfig{{Name: "h0", CPUMillis: 1000}})
+	s, _ := e.runScheduler("s1", 2*time.Second)
+	e.createPod("huge", nil, "2", "64Mi")
+	var rv int64
+	e.eventually("huge explained", func() (bool, string) {
+		p, err := e.pods.Get(e.ctx, "demo", "huge")
+		if err != nil {
+			return false, err.Error()
+		}
+		rv = p.GetMetadata().GetResourceVersion()
+		return p.GetStatus().GetSchedulingExplanation() == "0/1 hosts available: 1 insufficient cpu", p.GetStatus().GetSchedulingExplanation()
+	})
+	attempts := s.Stats().Unschedulable
+	// Ten initial backoffs pass with nothing changing (checking that
+	// something does not happen needs a span of time).
+	quiet := time.Now().Add(time.Second)
+	for time.Now().Before(quiet) {
+		if got := s.Stats().Unschedulable; got != attempts {
+			t.Fatalf("retried without a cluster change: %d attempts, then %d", attempts, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if p, err := e.pods.Get(e.ctx, "demo", "huge"); err != nil || p.GetMetadata().GetResourceVersion() != rv {
+		t.Fatalf("status rewritten without a change (err %v)", err)
+	}
+	// A bigger host arrives: the pod is retried and placed.
+	if err := e.fleet.AddHost(e.ctx, sim.HostConfig{Name: "h1", CPUMillis: 4000}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("huge placed on h1", func() (bool, string) {
+		p, err := e.pods.Get(e.ctx, "demo", "huge")
+		return err == nil && p.GetSpec().GetNodeName() == "h1", fmt.Sprint(err)
+	})
+}
