@@ -9,7 +9,8 @@ import (
 	"github.com/openpacific/pacific/sdk/manifest"
 )
 
-// The pod examples must decode and pass validation as they are.
+// The pod and deployment examples must decode and pass validation as
+// they are.
 func TestPodExamplesAreValid(t *testing.T) {
 	for _, name := range []string{"pod.yaml", "scheduling.yaml"} {
 		path := filepath.Join("..", "..", "..", "examples", name)
@@ -22,12 +23,17 @@ func TestPodExamplesAreValid(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		for _, obj := range objs {
-			pod, ok := obj.(*corev1.Pod)
-			if !ok {
-				t.Fatalf("%s: got %T, want a Pod", name, obj)
+			var spec *corev1.PodSpec
+			switch o := obj.(type) {
+			case *corev1.Pod:
+				spec = o.GetSpec()
+			case *corev1.Deployment:
+				spec = o.GetSpec().GetTemplate().GetSpec()
+			default:
+				t.Fatalf("%s: got %T, want a Pod or Deployment", name, obj)
 			}
-			defaultPod(pod)
-			if errs := validatePodSpec(pod.GetSpec()); len(errs) != 0 {
+			defaultPod(&corev1.Pod{Spec: spec})
+			if errs := validatePodSpec(spec); len(errs) != 0 {
 				t.Fatalf("%s: %v", name, errs)
 			}
 		}
