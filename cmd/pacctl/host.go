@@ -200,7 +200,7 @@ func (a *app) waitMaintenance(ctx context.Context, name string, timeout time.Dur
 			return nil
 		}
 	}
-	if ctx.Err() != nil && timeout > 0 {
+	if timeout > 0 && deadlinePassed(ctx) {
 		return fmt.Errorf("timed out after %s waiting for host %s to enter maintenance (it stays in maintenance mode; see pacctl describe host %s)", timeout, name, name)
 	}
 	return w.Err()

@@ -147,7 +147,7 @@ func (a *app) rolloutStatus(ctx context.Context, name string, watch bool, timeou
 			return err
 		}
 	}
-	if ctx.Err() != nil && timeout > 0 {
+	if timeout > 0 && deadlinePassed(ctx) {
 		return fmt.Errorf("timed out after %s waiting for deployment %q to roll out", timeout, name)
 	}
 	return w.Err()
@@ -343,4 +343,11 @@ func (a *app) scale(ctx context.Context, t waitTarget, replicas int32) error {
 	}
 	fmt.Fprintf(a.stdout, "%s.%s/%s scaled\n", singular(k), apis.GVK{APIVersion: k.GetApiVersion()}.Group(), t.name)
 	return nil
+}
+
+// deadlinePassed reports whether ctx's deadline is over. gRPC may fail a
+// call with DeadlineExceeded a moment before ctx.Err() says so.
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && !time.Now().Before(d))
 }
