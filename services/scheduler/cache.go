@@ -259,7 +259,7 @@ func (c *cache) removePod(key string) bool {
 	return true
 }
 
-// matching calls fn for every cached pod in namespaces that the selector
+// candidates calls fn for every cached pod in namespaces that the selector
 // of t (or c) may match, using the label index to avoid a full scan.
 func (c *cache) candidates(namespaces []string, equalities map[string]string, fn func(*podInfo)) {
 	for _, ns := range namespaces {

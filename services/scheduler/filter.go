@@ -173,8 +173,11 @@ func (st *podState) filter(hi *hostInfo) string {
 		return reasonCordoned
 	case !slices.Contains(hi.isolations, p.isolation):
 		return reasonIsolation
-	case untoleratedTaint(hi.taints, p.tolerations, false) != nil:
-		return reasonTaint
+	}
+	if t := untoleratedTaint(hi.taints, p.tolerations, false); t != nil {
+		return reasonTaint + " " + taintString(t)
+	}
+	switch {
 	case !p.hostSelector.matches(hi.labels):
 		return reasonSelector
 	case hi.usedCPU+p.cpuMilli > hi.allocCPU:

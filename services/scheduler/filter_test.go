@@ -35,7 +35,7 @@ func TestFilters(t *testing.T) {
 		})}, pod: testPod("p", "1", "1Gi", nil, func(s *corev1.PodSpec) { s.Isolation = "vm" })},
 		{name: "untolerated taint", hosts: []*corev1.Host{testHost("h1", nil, func(h *corev1.Host) {
 			h.Spec.Taints = []*corev1.Taint{{Key: "dedicated", Value: "db", Effect: "NoSchedule"}}
-		})}, pod: testPod("p", "1", "1Gi", nil), reason: reasonTaint},
+		})}, pod: testPod("p", "1", "1Gi", nil), reason: reasonTaint + " dedicated=db:NoSchedule"},
 		{name: "tolerated taint (Equal)", hosts: []*corev1.Host{testHost("h1", nil, func(h *corev1.Host) {
 			h.Spec.Taints = []*corev1.Taint{{Key: "dedicated", Value: "db", Effect: "NoSchedule"}}
 		})}, pod: testPod("p", "1", "1Gi", nil, func(s *corev1.PodSpec) {
@@ -45,7 +45,7 @@ func TestFilters(t *testing.T) {
 			h.Spec.Taints = []*corev1.Taint{{Key: "dedicated", Value: "db", Effect: "NoExecute"}}
 		})}, pod: testPod("p", "1", "1Gi", nil, func(s *corev1.PodSpec) {
 			s.Tolerations = []*corev1.Toleration{{Key: "dedicated", Value: "web"}}
-		}), reason: reasonTaint},
+		}), reason: reasonTaint + " dedicated=db:NoExecute"},
 		{name: "Exists without key tolerates all", hosts: []*corev1.Host{testHost("h1", nil, func(h *corev1.Host) {
 			h.Spec.Taints = []*corev1.Taint{{Key: "a", Effect: "NoSchedule"}, {Key: "b", Value: "x", Effect: "NoExecute"}}
 		})}, pod: testPod("p", "1", "1Gi", nil, func(s *corev1.PodSpec) { s.Tolerations = []*corev1.Toleration{{Operator: "Exists"}} })},
