@@ -110,6 +110,16 @@ func newRolloutStatusCommand(a *app) *cobra.Command {
 }
 
 func (a *app) rolloutStatus(ctx context.Context, name string, watch bool, timeout time.Duration) error {
+	err := a.followRollout(ctx, name, watch)
+	// The --timeout deadline may fire inside any call (Get, opening the
+	// watch, between events); all of them mean the same to the user.
+	if err != nil && timeout > 0 && deadlinePassed(ctx) {
+		return fmt.Errorf("timed out after %s waiting for deployment %q to roll out", timeout, name)
+	}
+	return err
+}
+
+func (a *app) followRollout(ctx context.Context, name string, watch bool) error {
 	ns := a.defaultNamespace()
 	deployments := client.For[*corev1.Deployment](a.cl)
 	d, err := deployments.Get(ctx, ns, name)
@@ -147,10 +157,10 @@ func (a *app) rolloutStatus(ctx context.Context, name string, watch bool, timeou
 			return err
 		}
 	}
-	if timeout > 0 && deadlinePassed(ctx) {
-		return fmt.Errorf("timed out after %s waiting for deployment %q to roll out", timeout, name)
+	if err := w.Err(); err != nil {
+		return err
 	}
-	return w.Err()
+	return ctx.Err()
 }
 
 func newRolloutHistoryCommand(a *app) *cobra.Command {

@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -149,7 +150,9 @@ func TestAuthStreamFirstMessage(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := s.SendMsg(wrapperspb.String(first)); err != nil {
+		// io.EOF means the server already ended the stream; its status
+		// comes from RecvMsg.
+		if err := s.SendMsg(wrapperspb.String(first)); err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
 		out := &wrapperspb.StringValue{}
