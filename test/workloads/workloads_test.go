@@ -163,6 +163,14 @@ func TestLostHostPodsAreReplacedAndNotDuplicated(t *testing.T) {
 		return c.GetStatus() == "Unknown" && c.GetReason() == apis.ReasonHostLeaseExpired, fmt.Sprint(c)
 	})
 	unknownAt := time.Now()
+	e.eventually("the lost host's pod marked not Ready", func() (bool, string) {
+		p, err := client.For[*corev1.Pod](e.c).Get(e.ctx, "demo", evicted.GetMetadata().GetName())
+		if err != nil {
+			return false, err.Error()
+		}
+		ready, c := apis.PodReady(p)
+		return !ready && c.GetReason() == "HostNotReady", fmt.Sprint(c)
+	})
 	e.eventually("pod evicted from "+lost, func() (bool, string) {
 		_, err := client.For[*corev1.Pod](e.c).Get(e.ctx, "demo", evicted.GetMetadata().GetName())
 		return client.IsNotFound(err), fmt.Sprint(err)

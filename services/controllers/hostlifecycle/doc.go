@@ -8,8 +8,9 @@
 // the pods bound there (reason Evicted, with an event) so their
 // Deployments recreate them elsewhere. Renewals are timed with the
 // controller's own clock when it sees them (as Kubernetes does), so clock
-// skew between hosts and control plane does not matter. A renewed lease
-// sets Ready back to True.
+// skew between hosts and control plane does not matter. While a host is
+// Unknown its pods are marked Ready=False (reason HostNotReady), so they
+// stop counting as available. A renewed lease sets Ready back to True.
 //
 // A Host with spec.maintenance is drained through the eviction API (each
 // Deployment keeps its availability; replacements start first when

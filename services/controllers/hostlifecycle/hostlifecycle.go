@@ -191,6 +191,9 @@ func (r *Reconciler) checkHeartbeat(ctx context.Context, host *corev1.Host) (con
 	}
 	down := now.Sub(ready.GetLastTransitionTime().AsTime())
 	if down < r.cfg.EvictionTimeout {
+		if err := r.markPodsNotReady(ctx, host); err != nil {
+			return controller.Result{}, err
+		}
 		return controller.Result{RequeueAfter: r.cfg.EvictionTimeout - down + 100*time.Millisecond}, nil
 	}
 	n, err := r.evictAll(ctx, host, down)
@@ -202,6 +205,40 @@ func (r *Reconciler) checkHeartbeat(ctx context.Context, host *corev1.Host) (con
 	}
 	// Nothing left; pods bound here later are caught by the next look.
 	return controller.Result{RequeueAfter: r.cfg.MonitorGrace}, nil
+}
+
+// markPodsNotReady sets Ready=False on the pods of a host that stopped
+// reporting: nobody knows whether they serve, so Deployments (and the
+// eviction budget) must not count them as available while they wait for
+// eviction. The host's agent sets their real status when it returns.
+func (r *Reconciler) markPodsNotReady(ctx context.Context, host *corev1.Host) error {
+	name := host.GetMetadata().GetName()
+	pods, _, err := r.pods.ListAll(ctx, client.ListOptions{FieldSelector: "spec.nodeName=" + name})
+	if err != nil {
+		return err
+	}
+	for _, p := range pods {
+		ready, _ := apis.PodReady(p)
+		if !ready || p.GetMetadata().GetDeletionTimestamp() != nil {
+			continue
+		}
+		next := proto.Clone(p).(*corev1.Pod)
+		for _, c := range next.GetStatus().GetConditions() {
+			if c.GetType() == apis.PodReadyCondition || c.GetType() == "ContainersReady" {
+				c.Status, c.Reason = "False", "HostNotReady"
+				c.Message = fmt.Sprintf("host %s stopped reporting; the pod's state is unknown", name)
+				c.LastTransitionTime = timestamppb.New(r.now())
+			}
+		}
+		_, err := r.pods.UpdateStatus(ctx, next)
+		if client.IsNotFound(err) || client.IsConflict(err) {
+			continue // gone, or changed: the next look catches it
+		}
+		if err != nil {
+			return fmt.Errorf("mark pod %s not ready: %w", apis.Key(p), err)
+		}
+	}
+	return nil
 }
 
 // evictAll deletes every pod bound to an unreachable host that is not
