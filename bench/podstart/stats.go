@@ -102,7 +102,7 @@ func (r *results) print(w io.Writer) {
 			return
 		}
 		o, b := p99(ours), p99(bare)
-		fmt.Fprintf(w, "%s: pods p99 %.1f ms vs bare p99 %.1f ms (+%.1f ms, ratio %.2f)", label, ms(o), ms(b), ms(o-b), float64(o)/float64(max(b, 1)))
+		fmt.Fprintf(w, "%s: pods p99 %.1f ms vs bare p99 %.1f ms (%+.1f ms, ratio %.2f)", label, ms(o), ms(b), ms(o-b), float64(o)/float64(max(b, 1)))
 		if r.cpu {
 			fmt.Fprintf(w, "; CPU per start %.1f vs %.1f ms (ratio %.2f)", ms(meanCPU(ours)), ms(meanCPU(bare)), float64(meanCPU(ours))/float64(max(meanCPU(bare), 1)))
 		}
