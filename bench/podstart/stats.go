@@ -76,7 +76,9 @@ func (r *results) print(w io.Writer) {
 	row("pods, all", all, true)
 	row("bare runc run -d, sequential ("+r.bareSpec+")", r.bare, true)
 	row("bare runc run -d, concurrent", r.bareConc, true)
-	row("bare runc run -d, all (same mix as pods, all)", bareAll, true)
+	if len(r.bareConc) > 0 {
+		row("bare runc run -d, all (same mix as pods, all)", bareAll, true)
+	}
 	row("bare runc create + start, sequential (reference)", r.bareSplit, true)
 	// Where a sequential pod's time goes: until the status says the
 	// container started, and from there until the watcher saw Running.
