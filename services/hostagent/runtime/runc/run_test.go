@@ -174,3 +174,22 @@ func TestCreateWithStartRunsAtOnce(t *testing.T) {
 		t.Fatalf("runc still has %v (%v)", states, err)
 	}
 }
+
+// A terminal container started in one step gets its pty through the
+// console socket as with create + start.
+func TestCreateWithStartTTY(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := e.ctx()
+	s := e.spec("tty", "sh", "-c", "tty; sleep 60")
+	s.TTY, s.Start = true, true
+	if _, err := e.rt.CreateContainer(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the pty's name in the log", 10*time.Second, func() bool {
+		return slices.ContainsFunc(e.logs(logOpts("tty")), func(l string) bool { return strings.HasPrefix(l, "stdout /dev/pts/") })
+	})
+	if err := e.rt.RemoveContainer(ctx, "tty"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,6 +18,10 @@ func TestArgsRoundTrip(t *testing.T) {
 	if got != c {
 		t.Fatalf("round trip: %+v != %+v", got, c)
 	}
+	c.TTY, c.Start = false, true
+	if got, err := parseArgs(c.Args()); err != nil || got != c {
+		t.Fatalf("round trip with Start: %+v, %v; want %+v", got, err, c)
+	}
 	if _, err := parseArgs([]string{"--id", "x"}); err == nil {
 		t.Fatal("missing flags accepted")
 	}
