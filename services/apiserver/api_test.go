@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver"
@@ -23,20 +24,41 @@ import (
 
 // api is a thin raw client so these tests exercise the wire API exactly.
 type api struct {
-	t  *testing.T
-	rc corev1.ResourceServiceClient
-	dc corev1.DiscoveryServiceClient
+	t    *testing.T
+	conn *grpc.ClientConn
+	rc   corev1.ResourceServiceClient
+	dc   corev1.DiscoveryServiceClient
 }
 
-func dial(t *testing.T, addr string) *api {
+// dial connects to r as a cluster admin.
+func dial(t *testing.T, r *apiservertest.Replica) *api {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return dialToken(t, r.Addr(), r.Token(t, "admin", grpcserver.GroupMasters))
+}
+
+// dialToken connects with a bearer token ("" for none).
+func dialToken(t *testing.T, addr, token string) *api {
+	t.Helper()
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer(token)))
+	}
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &api{t: t, rc: corev1.NewResourceServiceClient(conn), dc: corev1.NewDiscoveryServiceClient(conn)}
+	return &api{t: t, conn: conn, rc: corev1.NewResourceServiceClient(conn), dc: corev1.NewDiscoveryServiceClient(conn)}
 }
+
+// bearer sends a token on every call (plaintext, as the tests run).
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -109,7 +131,7 @@ func wantCode(t *testing.T, err error, code codes.Code, mentions ...string) {
 }
 
 func TestCreateStampsMetadataAndDefaults(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	ns := a.mustCreateNS("demo", map[string]string{"team": "a"})
 	md := ns.GetMetadata()
 	if md.GetUid() == "" || md.GetResourceVersion() <= 0 || md.GetGeneration() != 1 || md.GetCreationTimestamp() == nil {
@@ -135,8 +157,7 @@ func TestCreateStampsMetadataAndDefaults(t *testing.T) {
 }
 
 func TestBadInputIsRejectedWithFieldPaths(t *testing.T) {
-	addr := apiservertest.StartCluster(t, 1, apiservertest.Options{Tweak: func(c *apiserver.Config) { c.MaxObjectBytes = 2048 }})[0].Addr()
-	a := dial(t, addr)
+	a := dial(t, apiservertest.StartCluster(t, 1, apiservertest.Options{Tweak: func(c *apiserver.Config) { c.MaxObjectBytes = 2048 }})[0])
 
 	bad := namespace("Bad_Name", map[string]string{"ok": "a", "bad key!": "v"})
 	bad.Metadata.ResourceVersion = 7
@@ -187,7 +208,7 @@ func TestBadInputIsRejectedWithFieldPaths(t *testing.T) {
 }
 
 func TestUpdateSemantics(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	ns := a.mustCreateNS("demo", nil)
 
 	// Labels only: no generation bump. Status in Update is ignored.
@@ -247,7 +268,7 @@ func TestUpdateSemantics(t *testing.T) {
 }
 
 func TestListPagesAreConsistentAndFiltered(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	for i := range 25 {
 		team := "a"
 		if i%5 == 0 {
@@ -304,7 +325,7 @@ func TestListPagesAreConsistentAndFiltered(t *testing.T) {
 }
 
 func TestFinalizersDelayDeletion(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	ns := a.mustCreateNS("fin", nil)
 	resp, err := a.rc.Delete(ctx(t), &corev1.DeleteRequest{ApiVersion: apis.CoreV1, Kind: "Namespace", Name: "fin"})
 	if err != nil {
@@ -338,7 +359,7 @@ func TestFinalizersDelayDeletion(t *testing.T) {
 }
 
 func TestDiscoveryListsKinds(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	resp, err := a.dc.ListKinds(ctx(t), &corev1.ListKindsRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +379,7 @@ func TestDiscoveryListsKinds(t *testing.T) {
 func codesOf(err error) codes.Code { return status.Code(err) }
 
 func TestFieldSelectorsOnPods(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	a.mustCreateNS("demo", nil)
 	for i, host := range []string{"host-a", "host-b", "host-a", ""} {
 		pod := &corev1.Pod{
@@ -399,7 +420,7 @@ func TestFieldSelectorsOnPods(t *testing.T) {
 }
 
 func TestSchedulingFieldsThroughTheAPI(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	a.mustCreateNS("demo", nil)
 	pod := &corev1.Pod{
 		Metadata: &corev1.ObjectMeta{Name: "web", Namespace: "demo"},

@@ -16,7 +16,7 @@ import (
 )
 
 func TestDeletePropagationAddsGarbageCollectorFinalizer(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	a.mustCreateNS("gc", nil)
 	for _, tc := range []struct {
 		policy    corev1.PropagationPolicy

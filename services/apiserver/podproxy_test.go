@@ -9,7 +9,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
@@ -55,8 +54,7 @@ func TestPodLogsAndExecAreForwardedToTheHostAgent(t *testing.T) {
 	go agent.Serve(lis)
 	t.Cleanup(agent.Stop)
 
-	addr := apiservertest.Start(t)
-	a := dial(t, addr)
+	a := dial(t, apiservertest.StartReplica(t))
 	a.mustCreateNS("demo", nil)
 	host := &corev1.Host{Metadata: &corev1.ObjectMeta{Name: "h1"}}
 	resp, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, host)})
@@ -78,12 +76,7 @@ func TestPodLogsAndExecAreForwardedToTheHostAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	pods := corev1.NewPodServiceClient(conn)
+	pods := corev1.NewPodServiceClient(a.conn)
 
 	logs, err := pods.Logs(ctx(t), &corev1.LogsRequest{Namespace: "demo", Name: "bound", Container: "c"})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // TestPodSecurityAdmission goes through the API: namespaces enforce their
 // level on pod create, and only a cluster admin may make one privileged.
 func TestPodSecurityAdmission(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	a.mustCreateNS("plain", nil)
 	a.mustCreateNS("strict", map[string]string{podsecurity.EnforceLabel: "restricted"})
 

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
 
 	"github.com/openpacific/pacific/internal/audit"
 	"github.com/openpacific/pacific/internal/grpcserver"
 	adminv1 "github.com/openpacific/pacific/sdk/gen/pacific/admin/v1"
+	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	storev1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/store/v1"
 	"github.com/openpacific/pacific/services/apiserver/admin"
@@ -22,6 +24,7 @@ import (
 	"github.com/openpacific/pacific/services/apiserver/feed"
 	"github.com/openpacific/pacific/services/apiserver/kinds"
 	"github.com/openpacific/pacific/services/apiserver/podproxy"
+	"github.com/openpacific/pacific/services/apiserver/rbac"
 	"github.com/openpacific/pacific/services/apiserver/resource"
 	"github.com/openpacific/pacific/services/apiserver/store"
 )
@@ -52,6 +55,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxObjectBytes caps one stored object (0: 1.5 MiB).
 	MaxObjectBytes int
+	// Auth turns on authentication and RBAC on every call. nil serves
+	// every caller unauthenticated and unchecked: only for tests of the
+	// store and for benchmark baselines; cmd/pacific always sets it.
+	Auth AuthFunc
 	// Store tuning, mostly for tests.
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
@@ -70,7 +77,10 @@ type Server struct {
 	pods   *podproxy.Proxy
 	nc     *nats.Conn
 	audit  *audit.Logger
-	once   sync.Once
+	rbac   *rbac.Authorizer
+	// authRun is AuthHooks.Run.
+	authRun func(context.Context)
+	once    sync.Once
 }
 
 // New opens the store and binds the listener; Run serves.
@@ -104,7 +114,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: listen on %s: %w", cfg.Listen, err)
 	}
+	peerCreds := &lazyCredentials{}
 	st, err := store.Open(ctx, store.Config{
+		DialOptions:       []grpc.DialOption{grpc.WithPerRPCCredentials(peerCreds)},
 		ID:                cfg.ID,
 		DataDir:           filepath.Join(cfg.DataDir, "store"),
 		RaftAddr:          cfg.RaftAddr,
@@ -122,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: open store: %w", err)
 	}
 	s := &Server{cfg: cfg, logger: logger, lis: lis, store: st}
-	s.grpc = grpcserver.New(grpcserver.Config{
+	gcfg := grpcserver.Config{
 		Logger: logger,
 		// s.audit is set below, before serving starts.
 		OnCallDone: func(ctx context.Context, call grpcserver.CallInfo) {
@@ -130,7 +142,33 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				auditCall(s.audit, reg)(ctx, call)
 			}
 		},
-	})
+	}
+	var hooks AuthHooks
+	if cfg.Auth != nil {
+		if hooks, err = cfg.Auth(ctx, AuthEnv{ReplicaID: cfg.ID, Records: &Records{st: st}}); err != nil {
+			s.closeStore()
+			lis.Close()
+			return nil, fmt.Errorf("apiserver: auth: %w", err)
+		}
+		if hooks.PeerCredentials != nil {
+			peerCreds.creds.Store(&hooks.PeerCredentials)
+		}
+		s.rbac = rbac.New(reg, st, logger)
+		s.authRun = hooks.Run
+		gcfg.Authenticator = hooks.Authenticator
+		gcfg.PublicMethods = hooks.PublicMethods
+		gcfg.Authorizer = grpcserver.Union(append(hooks.Authorizers, s.rbac)...)
+		gcfg.Attributes = rbac.NewAttributes(reg).Describe
+		gcfg.OnDecision = hooks.OnDecision
+		gcfg.Reflection = true
+	}
+	s.grpc = grpcserver.New(gcfg)
+	if cfg.Auth != nil {
+		authv1.RegisterAccessServiceServer(s.grpc, rbac.NewAccessService(reg, gcfg.Authorizer))
+		if hooks.Register != nil {
+			hooks.Register(s.grpc)
+		}
+	}
 	res := resource.New(resource.Config{Registry: reg, Store: st, Logger: logger, MaxObjectBytes: cfg.MaxObjectBytes})
 	corev1.RegisterResourceServiceServer(s.grpc, res)
 	corev1.RegisterDiscoveryServiceServer(s.grpc, res)
@@ -182,6 +220,20 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.grpc.Serve(s.lis) }()
 	var wg sync.WaitGroup
 	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+	if s.authRun != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.authRun(feedCtx)
+		}()
+	}
+	if s.rbac != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.rbac.Run(feedCtx)
+		}()
+	}
 	if s.feed != nil {
 		wg.Add(1)
 		go func() {

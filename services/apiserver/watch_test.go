@@ -47,7 +47,7 @@ func recvN(t *testing.T, stream corev1.ResourceService_WatchClient, n int) []see
 }
 
 func TestWatchInitialStateThenChangesWithSelector(t *testing.T) {
-	a := dial(t, apiservertest.Start(t))
+	a := dial(t, apiservertest.StartReplica(t))
 	a.mustCreateNS("old", map[string]string{"w": "yes"})
 	a.mustCreateNS("other", nil)
 	stream, err := a.rc.Watch(ctx(t), &corev1.WatchRequest{ApiVersion: apis.CoreV1, Kind: "Namespace", LabelSelector: "w=yes"})
@@ -79,8 +79,7 @@ func TestWatchInitialStateThenChangesWithSelector(t *testing.T) {
 }
 
 func TestWatchResumesFromRevisionAndRefusesCompacted(t *testing.T) {
-	addr := apiservertest.StartCluster(t, 1, apiservertest.Options{Tweak: func(c *apiserver.Config) { c.EventWindow = 8 }})[0].Addr()
-	a := dial(t, addr)
+	a := dial(t, apiservertest.StartCluster(t, 1, apiservertest.Options{Tweak: func(c *apiserver.Config) { c.EventWindow = 8 }})[0])
 	first := a.mustCreateNS("w-0", nil)
 	for i := 1; i < 5; i++ {
 		a.mustCreateNS(fmt.Sprintf("w-%d", i), nil)
@@ -112,7 +111,7 @@ func TestConcurrentReadModifyWriteAcrossReplicas(t *testing.T) {
 	replicas := apiservertest.StartCluster(t, 3, apiservertest.Options{})
 	clients := make([]*api, len(replicas))
 	for i, r := range replicas {
-		clients[i] = dial(t, r.Addr())
+		clients[i] = dial(t, r)
 	}
 	clients[0].mustCreateNS("counter", map[string]string{"n": "0"})
 	const writers, perWriter = 50, 4

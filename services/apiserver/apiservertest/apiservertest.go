@@ -10,8 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/credentials"
+
+	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/apiserver/store"
+	"github.com/openpacific/pacific/services/authz"
 )
 
 // Options tune the servers started.
@@ -22,21 +27,99 @@ type Options struct {
 	Logger *slog.Logger
 	// Tweak adjusts each replica's config before start.
 	Tweak func(*apiserver.Config)
+	// NoAuth serves without authentication and RBAC (store tests,
+	// benchmark baselines). By default auth is on, as in production: use
+	// Replica.Client for a cluster-admin client, ClientAs for others.
+	NoAuth bool
+	// TokenTTL shortens tokens (default 15m) for expiry tests.
+	TokenTTL time.Duration
 }
 
-// Start runs a single-replica API server and returns its address.
+// Start runs a single-replica API server (authentication and RBAC on) and
+// returns its address. Calls need a credential: prefer StartReplica and
+// Replica.Client.
 func Start(t testing.TB) string {
 	t.Helper()
-	return StartCluster(t, 1, Options{})[0].Addr()
+	return StartReplica(t).Addr()
+}
+
+// StartReplica runs a single-replica API server with authentication and
+// RBAC on.
+func StartReplica(t testing.TB) *Replica {
+	t.Helper()
+	return StartCluster(t, 1, Options{})[0]
 }
 
 // Replica is one running server of a test cluster.
 type Replica struct {
 	*apiserver.Server
 	Config apiserver.Config
+	// Auth is the replica's token service (nil with Options.NoAuth).
+	Auth   *authz.Service
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
+}
+
+// Client returns a cluster-admin (system:masters) client, closed at
+// cleanup.
+func (r *Replica) Client(t testing.TB) *client.Client {
+	t.Helper()
+	return r.ClientAs(t, "admin", grpcserver.GroupMasters)
+}
+
+// ClientAs returns a client authenticated as user in groups (RBAC
+// applies; no groups means only what RoleBindings grant the user).
+func (r *Replica) ClientAs(t testing.TB, user string, groups ...string) *client.Client {
+	t.Helper()
+	c, err := client.New(r.ClientOptionsAs(t, user, groups...))
+	if err != nil {
+		t.Fatalf("apiservertest: client: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ClientOptions are cluster-admin client options for this replica.
+func (r *Replica) ClientOptions(t testing.TB) client.Options {
+	t.Helper()
+	return r.ClientOptionsAs(t, "admin", grpcserver.GroupMasters)
+}
+
+// ClientOptionsAs are client options authenticated as user in groups.
+func (r *Replica) ClientOptionsAs(t testing.TB, user string, groups ...string) client.Options {
+	t.Helper()
+	opts := client.Options{Servers: []string{r.Addr()}}
+	if r.Auth != nil {
+		opts.Token = r.Token(t, user, groups...)
+	}
+	return opts
+}
+
+// Token issues an access token for user in groups.
+func (r *Replica) Token(t testing.TB, user string, groups ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		tok, err := r.Auth.Issue(ctx, user, groups, 0)
+		if err == nil {
+			return tok.GetAccessToken()
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("apiservertest: issue a token for %s: %v", user, err)
+		}
+		select { // a new cluster may still be electing the leader that writes keys
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Credentials are per-call credentials for an in-process component acting
+// as user (e.g. "system:host:h1" in "system:hosts").
+func (r *Replica) Credentials(user string, groups ...string) credentials.PerRPCCredentials {
+	return r.Auth.Credentials(user, groups...)
 }
 
 // Stop shuts the replica down (gracefully) and waits for it. Safe to call
@@ -81,6 +164,9 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 		if n == 1 {
 			cfg.Peers = nil
 		}
+		if !opts.NoAuth {
+			cfg.Auth = AuthFunc(authz.Config{Logger: logger, TokenTTL: opts.TokenTTL})
+		}
 		if opts.Tweak != nil {
 			opts.Tweak(&cfg)
 		}
@@ -100,15 +186,43 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 func Run(t testing.TB, cfg apiserver.Config) *Replica {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	r := &Replica{Config: cfg, cancel: cancel, done: make(chan error, 1)}
+	if inner := cfg.Auth; inner != nil {
+		cfg.Auth = func(ctx context.Context, env apiserver.AuthEnv) (apiserver.AuthHooks, error) {
+			h, err := inner(ctx, env)
+			r.Auth, _ = h.Authenticator.(*authz.Service)
+			return h, err
+		}
+	}
 	srv, err := apiserver.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("apiservertest: start %s: %v", cfg.ID, err)
 	}
-	r := &Replica{Server: srv, Config: cfg, cancel: cancel, done: make(chan error, 1)}
+	r.Server = srv
 	go func() { r.done <- srv.Run(ctx) }()
 	t.Cleanup(r.Stop)
 	return r
+}
+
+// AuthFunc wires the token service into a replica the way cmd/pacific
+// does. The hooks' Authenticator is the *authz.Service itself, so Run can
+// find it.
+func AuthFunc(cfg authz.Config) apiserver.AuthFunc {
+	return func(_ context.Context, env apiserver.AuthEnv) (apiserver.AuthHooks, error) {
+		cfg.Records = env.Records
+		s, err := authz.New(cfg)
+		if err != nil {
+			return apiserver.AuthHooks{}, err
+		}
+		return apiserver.AuthHooks{
+			Authenticator:   s,
+			PublicMethods:   authz.PublicMethods(),
+			Register:        s.Register,
+			PeerCredentials: s.PeerCredentials(env.ReplicaID),
+			Run:             s.Run,
+		}, nil
+	}
 }
 
 // freePort reserves a loopback port. The tiny window before the server binds

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,6 +276,9 @@ func (p *Publisher) publishTerm(ctx context.Context, nc *nats.Conn) (progressed 
 			}
 			if ev.Revision <= from {
 				continue // the replica was behind the stream
+			}
+			if strings.HasPrefix(ev.Key.Kind, store.PrivateKindPrefix) {
+				continue // secrets of hosted services never leave the store
 			}
 			msg, err := p.message(ev)
 			if err != nil {

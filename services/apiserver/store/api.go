@@ -17,6 +17,12 @@ type Key struct {
 	Name      string
 }
 
+// PrivateKindPrefix starts the Kind of keys that belong to a service hosted
+// by the API server (token keys, users, revocations): no kind of the
+// registry has it, so the resource API never serves them, and the change
+// feed never publishes them.
+const PrivateKindPrefix = "private."
+
 // Prefix selects objects for List and Watch. An empty Kind selects every
 // kind (Watch only); an empty Namespace selects every namespace.
 type Prefix struct {
