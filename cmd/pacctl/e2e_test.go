@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/manifest"
@@ -79,8 +80,7 @@ func mustFail(t *testing.T, want string, args ...string) result {
 }
 
 func TestApplyGetDescribeDelete(t *testing.T) {
-	addr := apiservertest.Start(t)
-	srv := "--server=" + addr
+	api, srv := startAPI(t)
 	demo := writeFile(t, "demo.yaml", demoManifest)
 
 	if r := mustRun(t, "", srv, "apply", "-f", demo); r.stdout != "namespace/demo created\n" {
@@ -151,11 +151,7 @@ func TestApplyGetDescribeDelete(t *testing.T) {
 	mustFail(t, "label", srv, "get", "ns", "-l", "a in (")
 
 	// describe shows metadata, spec, status and the events about the object.
-	c, err := client.New(client.Options{Servers: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := api.Client(t)
 	ctx := context.Background()
 	if _, err := client.For[*corev1.Namespace](c).Create(ctx, &corev1.Namespace{Metadata: &corev1.ObjectMeta{Name: "default"}}); err != nil {
 		t.Fatal(err)
@@ -195,8 +191,7 @@ func TestApplyGetDescribeDelete(t *testing.T) {
 }
 
 func TestApplyRejectsBadInputAndAppliesNothing(t *testing.T) {
-	addr := apiservertest.Start(t)
-	srv := "--server=" + addr
+	_, srv := startAPI(t)
 
 	// The acceptance case: an unknown field, found before the server is asked.
 	bogus := writeFile(t, "bogus.yaml", demoManifest+"spec:\n  bogus: 1\n")
@@ -233,8 +228,7 @@ func TestApplyRejectsBadInputAndAppliesNothing(t *testing.T) {
 }
 
 func TestGetWatch(t *testing.T) {
-	addr := apiservertest.Start(t)
-	srv := "--server=" + addr
+	_, srv := startAPI(t)
 	mustRun(t, "created", srv, "apply", "-f", writeFile(t, "demo.yaml", demoManifest))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -317,12 +311,13 @@ func TestUnreachableServer(t *testing.T) {
 }
 
 func TestConfigSelectsTarget(t *testing.T) {
-	addr := apiservertest.Start(t)
+	api := apiservertest.StartReplica(t)
+	addr, token := api.Addr(), api.Token(t, "admin", grpcserver.GroupMasters)
 	dead := closedAddr(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "pacctl.yaml")
 	cfg := &client.Config{CurrentContext: "dev", Contexts: []client.Context{
-		{Name: "dev", Server: addr, Namespace: "team-a"},
+		{Name: "dev", Server: addr, Namespace: "team-a", Token: token},
 		{Name: "gone", Server: dead, Token: "never-print-me"},
 	}}
 	if err := cfg.Save(path); err != nil {
@@ -335,8 +330,10 @@ func TestConfigSelectsTarget(t *testing.T) {
 	mustRun(t, "namespace/demo created", "--config", path, "apply", "-f", demo)
 	mustFail(t, "cannot reach the Pacific API at "+dead, "--config", path, "--context", "gone", "get", "ns")
 	mustFail(t, `no context named "nope"`, "--config", path, "--context", "nope", "get", "ns")
-	// --server overrides the context's server (and drops its token).
-	mustRun(t, "demo", "--config", path, "--context", "gone", "--server", addr, "get", "ns")
+	// --server overrides the context's server and drops its token: the
+	// call is unauthenticated unless --token says what to send.
+	mustFail(t, "Unauthenticated", "--config", path, "--context", "gone", "--server", addr, "get", "ns")
+	mustRun(t, "demo", "--config", path, "--context", "gone", "--server", addr, "--token", token, "get", "ns")
 	// The context's namespace is the default namespace; -n overrides it.
 	if r := mustRun(t, "", "--config", path, "get", "events"); !strings.Contains(r.stderr, "No resources found in team-a namespace.") {
 		t.Fatalf("get events in the context's namespace: %s", r)
@@ -359,6 +356,19 @@ func TestConfigSelectsTarget(t *testing.T) {
 
 	bad := writeFile(t, "bad.yaml", "contexts:\n- name: dev\n  server: 127.0.0.1\n")
 	mustFail(t, "bad.yaml:3: contexts[0].server", "--config", bad, "get", "ns")
+}
+
+// startAPI runs an API server and returns it with a --config flag for a
+// cluster-admin config pointing at it.
+func startAPI(t *testing.T) (*apiservertest.Replica, string) {
+	t.Helper()
+	api := apiservertest.StartReplica(t)
+	path := filepath.Join(t.TempDir(), "admin.yaml")
+	cfg := &client.Config{CurrentContext: "admin", Contexts: []client.Context{{Name: "admin", Server: api.Addr(), Token: api.Token(t, "admin", grpcserver.GroupMasters)}}}
+	if err := cfg.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	return api, "--config=" + path
 }
 
 func TestUsageErrors(t *testing.T) {

@@ -76,7 +76,7 @@ func (a *app) formatError(err error) string {
 	case codes.DeadlineExceeded:
 		return a.timeoutMessage()
 	case codes.Unauthenticated:
-		return fmt.Sprintf("Error: not authenticated: %s (check --token or the context's token)", msg)
+		return fmt.Sprintf("Error: Unauthenticated: %s", msg)
 	case codes.PermissionDenied:
 		return "Error: forbidden: " + msg
 	case codes.Canceled:

@@ -91,6 +91,10 @@ func newRootCommand(a *app) *cobra.Command {
 		newScaleCommand(a),
 		newHostCommand(a),
 		newAdminCommand(a),
+		newLoginCommand(a),
+		newLogoutCommand(a),
+		newUserCommand(a),
+		newAuthCommand(a),
 		newVersionCommand(a),
 	)
 	return root

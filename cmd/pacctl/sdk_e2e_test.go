@@ -17,14 +17,9 @@ import (
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
 )
 
-func newClient(t *testing.T, addr string) *client.Client {
+func newClient(t *testing.T, r *apiservertest.Replica) *client.Client {
 	t.Helper()
-	c, err := client.New(client.Options{Servers: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return r.Client(t)
 }
 
 func namespace(name string, labels map[string]string) *corev1.Namespace {
@@ -34,7 +29,7 @@ func namespace(name string, labels map[string]string) *corev1.Namespace {
 func TestSDKTypedClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := newClient(t, apiservertest.Start(t))
+	c := newClient(t, apiservertest.StartReplica(t))
 	nss := client.For[*corev1.Namespace](c)
 
 	created, err := nss.Create(ctx, namespace("a", map[string]string{"team": "x"}))
@@ -117,7 +112,7 @@ func TestSDKWatchResumesAcrossRestart(t *testing.T) {
 	r := apiservertest.StartCluster(t, 1, apiservertest.Options{Tweak: func(cfg *apiserver.Config) {
 		cfg.ShutdownTimeout = 500 * time.Millisecond // do not wait for our watch to end
 	}})[0]
-	c := newClient(t, r.Addr())
+	c := newClient(t, r)
 	nss := client.For[*corev1.Namespace](c)
 	if _, err := nss.Create(ctx, namespace("before", nil)); err != nil {
 		t.Fatal(err)
@@ -178,7 +173,7 @@ func TestSDKWatchRelist(t *testing.T) {
 	r := apiservertest.StartCluster(t, 1, apiservertest.Options{Tweak: func(cfg *apiserver.Config) {
 		cfg.EventWindow = 4
 	}})[0]
-	nss := client.For[*corev1.Namespace](newClient(t, r.Addr()))
+	nss := client.For[*corev1.Namespace](newClient(t, r))
 	for i := range 10 {
 		if _, err := nss.Create(ctx, namespace(fmt.Sprintf("n%d", i), nil)); err != nil {
 			t.Fatal(err)

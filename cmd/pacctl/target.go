@@ -51,6 +51,11 @@ func (a *app) resolveTarget() (target, error) {
 	}
 
 	t := target{namespace: "default"}
+	if cctx != nil && a.flags.token == "" {
+		if err := a.refreshIfExpired(path, cfg, cctx); err != nil {
+			return target{}, err
+		}
+	}
 	if cctx != nil {
 		t.opts = cctx.Options()
 		if cctx.Namespace != "" {

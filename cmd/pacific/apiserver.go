@@ -9,6 +9,7 @@ import (
 
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/apiserver/store"
+	"github.com/openpacific/pacific/services/authz"
 )
 
 func newAPIServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
@@ -46,6 +47,8 @@ A new 3-replica cluster: start each replica with the same --peer list and
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
 			cfg.Logger = logger
+			var tokens *authz.Service
+			cfg.Auth = authFunc(logger, &tokens)
 			srv, err := apiserver.New(ctx, cfg)
 			if err != nil {
 				return err

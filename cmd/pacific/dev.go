@@ -16,9 +16,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/natsembed"
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
+	"github.com/openpacific/pacific/services/authz"
 	"github.com/openpacific/pacific/services/controllers"
 	"github.com/openpacific/pacific/services/hostagent"
 	"github.com/openpacific/pacific/services/scheduler"
@@ -90,6 +92,13 @@ func (o *devOptions) validate() error {
 	return o.sim.validate()
 }
 
+// The dev admin credential: a long-lived token so SDK programs using the
+// config keep working for a day (pacctl also refreshes it).
+const (
+	devAdminUser = "admin"
+	devAdminTTL  = 24 * time.Hour
+)
+
 // devState is what dev mode must remember between runs besides the data.
 type devState struct {
 	RaftAddr string `json:"raftAddr"`
@@ -127,7 +136,9 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 			defer reg.Close(context.WithoutCancel(ctx))
 		}
 	}
+	var tokens *authz.Service
 	api, err := apiserver.New(ctx, apiserver.Config{
+		Auth:      authFunc(logger, &tokens),
 		ID:        "dev",
 		DataDir:   filepath.Join(o.dataDir, "apiserver"),
 		Listen:    o.listen,
@@ -145,17 +156,30 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		return fmt.Errorf("API server store: %w", err)
 	}
 	configPath := filepath.Join(o.dataDir, "pacctl.yaml")
-	cfg := &client.Config{CurrentContext: "dev", Contexts: []client.Context{{Name: "dev", Server: api.Addr()}}}
+	admin, err := issueUntil(ctx, tokens, devAdminUser, []string{grpcserver.GroupMasters}, devAdminTTL)
+	if err != nil {
+		api.Close()
+		return err
+	}
+	cfg := &client.Config{CurrentContext: "dev", Contexts: []client.Context{{
+		Name: "dev", Server: api.Addr(), User: devAdminUser, Token: admin.GetAccessToken(), RefreshToken: admin.GetRefreshToken(),
+	}}}
 	if err := cfg.Save(configPath); err != nil {
 		api.Close()
 		return fmt.Errorf("write %s: %w", configPath, err)
 	}
-	c, err := client.New(client.Options{Servers: []string{api.Addr()}})
+	c, err := serviceClient(api.Addr(), tokens, grpcserver.UserControllers)
 	if err != nil {
 		api.Close()
 		return err
 	}
 	defer c.Close()
+	hostClient, err := serviceClient(api.Addr(), tokens, grpcserver.HostUserPrefix+o.hostName, grpcserver.GroupHosts)
+	if err != nil {
+		api.Close()
+		return err
+	}
+	defer hostClient.Close()
 	ctrl := controllers.New(o.ctrl.config(c, logger))
 	// The dev hosts' leases last as long as the controllers' grace, so a
 	// shortened --host-monitor-grace (demos, tests) is honoured.
@@ -164,13 +188,19 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	var local *node
 	if reason := nodeUnavailable(o.runcPath); reason != "" {
 		podsLine = "NO local host: " + reason + "; pods stay Pending"
-	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: c, logger: logger, natsURL: natsSrv.ClientURL(),
+	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: hostClient, logger: logger, natsURL: natsSrv.ClientURL(),
 		leaseDuration: lease, renewInterval: renew}); err != nil {
 		api.Close()
 		return err
 	}
+	schedClient, err := serviceClient(api.Addr(), tokens, grpcserver.UserScheduler)
+	if err != nil {
+		api.Close()
+		return err
+	}
+	defer schedClient.Close()
 	schedCfg, _ := o.sched.config("scheduler-")
-	schedCfg.Client, schedCfg.Logger, schedCfg.Identity = c, logger, "dev"
+	schedCfg.Client, schedCfg.Logger, schedCfg.Identity = schedClient, logger, "dev"
 	// One replica: a short lease lets a restarted dev take over at once.
 	schedCfg.LeaseDuration = 2 * time.Second
 	sched, err := scheduler.New(schedCfg)
@@ -195,13 +225,18 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
   Client config: %s
   Pods:       %s
 
-Try:
+Try (the config holds a cluster-admin credential, valid %s; restart to renew):
   export PACCTL_CONFIG=%s
   pacctl apply -f examples/namespace.yaml
   pacctl get namespaces -w
 
+Users and logging in:
+  pacctl user create alice --password-stdin          # as the admin
+  pacctl login --server %s --username alice --password-stdin --config alice.yaml
+  pacctl auth can-i list pods -n demo --config alice.yaml
+
 Press Ctrl-C to stop (twice to stop at once).
-`, api.Addr(), natsSrv.ClientURL(), o.dataDir, configPath, podsLine, configPath)
+`, api.Addr(), natsSrv.ClientURL(), o.dataDir, configPath, podsLine, devAdminTTL, configPath, api.Addr())
 
 	var wg sync.WaitGroup
 	ctrlCtx, stopCtrl := context.WithCancel(ctx)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,8 +18,9 @@ import (
 
 func newHostAgentCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var (
-		cfg    nodeConfig
-		server string
+		cfg       nodeConfig
+		server    string
+		tokenFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "hostagent",
@@ -50,7 +53,15 @@ next start re-adopts them.`,
 			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
-			c, err := client.New(client.Options{Servers: []string{server}})
+			opts := client.Options{Servers: []string{server}}
+			if tokenFile != "" {
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("--token-file: %w", err)
+				}
+				opts.Token = strings.TrimSpace(string(b))
+			}
+			c, err := client.New(opts)
 			if err != nil {
 				return fmt.Errorf("--server %s: %w", server, err)
 			}
@@ -65,6 +76,7 @@ next start re-adopts them.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "API server address host:port (required)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the agent's bearer token (until mTLS client certificates replace it)")
 	f.StringVar(&cfg.hostName, "host-name", "", "this Host's name (default: the machine's hostname)")
 	f.StringVar(&cfg.dataDir, "data-dir", "/var/lib/pacific/host", "state: runtime, rootfs mounts, volumes (and the image cache when embedded)")
 	f.StringVar(&cfg.runcPath, "runc", "runc", "runc binary (1.5.2 or newer, built with seccomp)")

@@ -14,7 +14,7 @@ import (
 // Groups are what authorization rules name; Method says how the caller
 // proved it ("jwt", "x509"), for audit logs.
 //
-// Service identities (see docs/decisions/0014-service-identities.md):
+// Service identities (see docs/decisions/0016-identities-and-authorization-hooks.md):
 // controllers "system:controllers", the scheduler "system:scheduler", a host
 // agent "system:host:<host>" in group "system:hosts", API server replicas
 // "system:apiserver:<id>" in group "system:apiservers"; cluster admins are
@@ -154,8 +154,8 @@ func authenticate(ctx context.Context, cfg *Config, method string) (context.Cont
 		if public { // a stale token must not block logging in again
 			return WithIdentity(ctx, Identity{User: Anonymous}), nil
 		}
-		if st, ok := status.FromError(err); ok && st.Code() == codes.Unauthenticated {
-			return ctx, err
+		if st, ok := status.FromError(err); ok && (st.Code() == codes.Unauthenticated || st.Code() == codes.Unavailable) {
+			return ctx, err // Unavailable: the authenticator cannot tell yet (starting); clients retry
 		}
 		return ctx, status.Error(codes.Unauthenticated, "invalid credentials: "+LoginHint)
 	}

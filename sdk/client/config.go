@@ -41,6 +41,10 @@ type Context struct {
 	Server  string   `yaml:"server"`
 	Servers []string `yaml:"servers,omitempty"`
 	Token   string   `yaml:"token"`
+	// RefreshToken trades for a new Token when it expires (pacctl does so
+	// automatically); User is who the tokens belong to, for display.
+	RefreshToken string `yaml:"refreshToken,omitempty"`
+	User         string `yaml:"user,omitempty"`
 	// Namespace is the default namespace for namespaced kinds.
 	Namespace string `yaml:"namespace"`
 }

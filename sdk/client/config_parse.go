@@ -71,6 +71,10 @@ func (p *configParser) context(n *yaml.Node, path string) Context {
 			}
 		case "token":
 			c.Token = p.str(v, field)
+		case "refreshToken":
+			c.RefreshToken = p.str(v, field)
+		case "user":
+			c.User = p.str(v, field)
 		case "namespace":
 			c.Namespace = p.str(v, field)
 		default:

@@ -63,7 +63,7 @@ func TestAuditLog(t *testing.T) {
 		Logger:  slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tweak:   func(c *apiserver.Config) { c.AuditFile = auditFile },
 	})
-	a := dial(t, replicas[0].Addr())
+	a := dial(t, replicas[0])
 
 	const secretValue = "hunter2-s3cr3t-value-b64"
 	a.mustCreateNS("demo", nil)

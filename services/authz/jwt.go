@@ -58,6 +58,7 @@ var (
 	errIssuer      = errors.New("wrong issuer")
 	errAudience    = errors.New("wrong audience")
 	errRevoked     = errors.New("token revoked")
+	errNotReady    = errors.New("no signing keys loaded yet")
 )
 
 // ParseUnverified splits a token and decodes its header and claims without

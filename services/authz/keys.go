@@ -15,7 +15,7 @@ import (
 
 // keyRecord is one signing key as stored. The private key lives in the
 // replicated store (encrypted at rest only as far as the data dir is): every
-// replica can sign and verify. See docs/decisions/0014-tokens-and-keys.md.
+// replica can sign and verify. See docs/decisions/0017-tokens-and-keys.md.
 type keyRecord struct {
 	Kid     string `json:"kid"`
 	Seed    []byte `json:"seed"`
@@ -130,9 +130,9 @@ func (k *keyring) newest() *signingKey {
 // second) when a key made by another replica is not known yet.
 func (k *keyring) public(ctx context.Context, kid string) ed25519.PublicKey {
 	k.mu.RLock()
-	key, last := k.keys[kid], k.lastReload
+	key, last, none := k.keys[kid], k.lastReload, len(k.keys) == 0
 	k.mu.RUnlock()
-	if key == nil && k.now().Sub(last) > time.Second {
+	if key == nil && (none || k.now().Sub(last) > time.Second) {
 		if err := k.reload(ctx); err == nil {
 			k.mu.RLock()
 			key = k.keys[kid]

@@ -304,6 +304,9 @@ func (s *Service) Authenticate(ctx context.Context, _ string) (grpcserver.Identi
 		return grpcserver.Identity{}, status.Error(codes.Unauthenticated, "authorization metadata must be one \"Bearer <token>\"")
 	}
 	id, err := s.Verify(ctx, tok)
+	if errors.Is(err, errNotReady) {
+		return grpcserver.Identity{}, status.Error(codes.Unavailable, "the API server is starting; retry")
+	}
 	if err != nil {
 		s.logger.DebugContext(ctx, "token refused", "reason", err.Error())
 		return grpcserver.Identity{}, status.Error(codes.Unauthenticated, "invalid or expired token: "+grpcserver.LoginHint)
@@ -323,6 +326,10 @@ func (s *Service) Verify(ctx context.Context, tok string) (grpcserver.Identity, 
 		return c.id, nil
 	}
 	claims, err := verifyJWT(tok, func(kid string) ed25519.PublicKey { return s.keys.public(ctx, kid) }, s.cfg.Issuer, s.cfg.Audience, now, leeway)
+	if errors.Is(err, errUnknownKey) && s.keys.newest() == nil {
+		// A replica that has not replayed its log yet knows no keys.
+		return grpcserver.Identity{}, errNotReady
+	}
 	if err != nil {
 		return grpcserver.Identity{}, err
 	}

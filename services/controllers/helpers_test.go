@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -25,12 +26,7 @@ type env struct {
 
 func start(t *testing.T, cfg controllers.Config) *env {
 	t.Helper()
-	addr := apiservertest.Start(t)
-	c, err := client.New(client.Options{Servers: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := apiservertest.StartReplica(t).ClientAs(t, grpcserver.UserControllers)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	cfg.Client = c
 	m := controllers.New(cfg)

@@ -41,13 +41,8 @@ func startAPI(t *testing.T) *client.Client {
 // startAPIReplica also returns the server, to stop and restart it.
 func startAPIReplica(t *testing.T) (*client.Client, *apiservertest.Replica) {
 	t.Helper()
-	r := apiservertest.StartCluster(t, 1, apiservertest.Options{})[0]
-	c, err := client.New(client.Options{Servers: []string{r.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, r
+	r := apiservertest.StartReplica(t)
+	return r.Client(t), r
 }
 
 func createNamespace(t *testing.T, c *client.Client, name string) {

@@ -104,6 +104,9 @@ func builtinRoles(namespaced []string) map[string][]*authv1.PolicyRule {
 			{ApiGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"pods"}, Verbs: []string{"update", "updatestatus"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"events"}, Verbs: []string{"create", "update"}},
+			// Leader election: a lease in its own namespace.
+			{ApiGroups: []string{"*"}, Resources: []string{"leases"}, Verbs: []string{"create", "update", "delete"}},
+			{ApiGroups: []string{"*"}, Resources: []string{"namespaces"}, Verbs: []string{"create"}},
 		},
 		roleHost: {
 			{ApiGroups: []string{"*"}, Resources: []string{"pods", "hosts", "leases", "secrets", "namespaces"}, Verbs: []string{"get", "list", "watch"}},

@@ -15,12 +15,7 @@ import (
 
 func newClient(t *testing.T) *client.Client {
 	t.Helper()
-	c, err := client.New(client.Options{Servers: []string{apiservertest.Start(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return apiservertest.StartReplica(t).Client(t)
 }
 
 // eventually polls cond until it holds or the deadline passes.

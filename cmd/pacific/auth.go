@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/sdk/client"
+	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
+	"github.com/openpacific/pacific/services/apiserver"
+	"github.com/openpacific/pacific/services/authz"
+)
+
+// authFunc wires the token service into an API server replica and stores
+// it in *svc, for minting the credentials of in-process components.
+func authFunc(logger *slog.Logger, svc **authz.Service) apiserver.AuthFunc {
+	return func(_ context.Context, env apiserver.AuthEnv) (apiserver.AuthHooks, error) {
+		s, err := authz.New(authz.Config{Records: env.Records, Logger: logger})
+		if err != nil {
+			return apiserver.AuthHooks{}, err
+		}
+		*svc = s
+		return apiserver.AuthHooks{
+			Authenticator:   grpcserver.Chain(s),
+			PublicMethods:   authz.PublicMethods(),
+			Register:        s.Register,
+			PeerCredentials: s.PeerCredentials(env.ReplicaID),
+			Run:             s.Run,
+		}, nil
+	}
+}
+
+// issueUntil retries until the new store has a leader and a signing key.
+func issueUntil(ctx context.Context, s *authz.Service, user string, groups []string, ttl time.Duration) (*authv1.Tokens, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		t, err := s.Issue(ctx, user, groups, ttl)
+		if err == nil {
+			return t, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("issue credentials for %s: %w", user, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// serviceClient is a client acting as an in-process component's identity.
+func serviceClient(addr string, s *authz.Service, user string, groups ...string) (*client.Client, error) {
+	return client.New(client.Options{
+		Servers:     []string{addr},
+		DialOptions: []grpc.DialOption{grpc.WithPerRPCCredentials(s.Credentials(user, groups...))},
+	})
+}
