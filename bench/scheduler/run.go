@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/sdk/client"
+	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/hostagent/sim"
 )
@@ -45,18 +46,25 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	level := o.logLevel.String()
+	adminConfig := filepath.Join(dir, "admin.yaml")
 	api, err := startProc("apiserver", bin, filepath.Join(dir, "apiserver.log"), "apiserver", "--log-level", level,
-		"--data-dir", filepath.Join(dir, "apiserver"), "--listen", apiAddr, "--raft-addr", raftAddr, "--bootstrap")
+		"--data-dir", filepath.Join(dir, "apiserver"), "--listen", apiAddr, "--raft-addr", raftAddr, "--bootstrap",
+		"--admin-config", adminConfig)
 	if err != nil {
 		return err
 	}
 	defer api.stop()
-	c, err := client.New(client.Options{Servers: []string{apiAddr}})
+	c, err := waitAPI(ctx, adminConfig, api)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := waitAPI(ctx, c, api); err != nil {
+	schedToken := filepath.Join(dir, "scheduler.token")
+	tok, err := authv1.NewAuthServiceClient(c.Conn()).IssueToken(ctx, &authv1.IssueTokenRequest{User: "system:scheduler", TtlSeconds: 24 * 3600})
+	if err != nil {
+		return fmt.Errorf("issue the scheduler's token: %w", err)
+	}
+	if err := os.WriteFile(schedToken, []byte(tok.GetAccessToken()), 0o600); err != nil {
 		return err
 	}
 
@@ -81,7 +89,7 @@ func run(ctx context.Context, o options) error {
 		go func() { _ = fleet.Run(fleetCtx) }()
 	}
 
-	schedArgs := []string{"scheduler", "--log-level", level, "--server", apiAddr, "--identity", "bench", "--lease-duration", "5s"}
+	schedArgs := []string{"scheduler", "--log-level", level, "--server", apiAddr, "--token-file", schedToken, "--identity", "bench", "--lease-duration", "5s"}
 	if o.bindWorkers > 0 {
 		schedArgs = append(schedArgs, "--bind-workers", strconv.Itoa(o.bindWorkers))
 	}
@@ -138,22 +146,36 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-func waitAPI(ctx context.Context, c *client.Client, api *proc) error {
+// waitAPI waits for the API server's cluster-admin config and returns a
+// client using it once the server answers.
+func waitAPI(ctx context.Context, adminConfig string, api *proc) (*client.Client, error) {
 	deadline := time.Now().Add(60 * time.Second)
+	var c *client.Client
 	for {
-		_, err := c.Discovery().ListKinds(ctx, &corev1.ListKindsRequest{})
-		if err == nil {
-			return nil
+		var err error
+		if c == nil {
+			var cfg *client.Config
+			if cfg, err = client.LoadConfigFile(adminConfig); err == nil {
+				var opts client.Options
+				if opts, err = cfg.Options(""); err == nil {
+					c, err = client.New(opts)
+				}
+			}
+		}
+		if c != nil {
+			if _, err = c.Discovery().ListKinds(ctx, &corev1.ListKindsRequest{}); err == nil {
+				return c, nil
+			}
 		}
 		if e := api.exited(); e != nil {
-			return e
+			return nil, e
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("API server not serving after 60s: %w", err)
+			return nil, fmt.Errorf("API server not serving after 60s: %w", err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -349,7 +349,35 @@ func newAuthCommand(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	auth.AddCommand(canI, whoami)
+	var tokenGroups []string
+	var ttl time.Duration
+	token := &cobra.Command{
+		Use:   "token USER [--group G] [--ttl D]",
+		Short: "Print an access token for any identity, e.g. a service run as its own process (cluster admins)",
+		Long: "Print an access token for any identity (cluster admins only), e.g. for\n" +
+			"'pacific scheduler --token-file' (user system:scheduler) or 'pacific hostagent\n" +
+			"--token-file' (user system:host:NAME, group system:hosts). Until mTLS client\n" +
+			"certificates replace them, such tokens are how separately run services\n" +
+			"authenticate. Treat the output as a secret.",
+		Args: argsExactly(1, "name the user the token is for"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.requestContext(cmd.Context())
+			defer cancel()
+			resp, err := authv1.NewAuthServiceClient(c.Conn()).IssueToken(ctx, &authv1.IssueTokenRequest{User: args[0], Groups: tokenGroups, TtlSeconds: int64(ttl / time.Second)})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, resp.GetAccessToken())
+			return nil
+		},
+	}
+	token.Flags().StringSliceVar(&tokenGroups, "group", nil, "group of the identity (repeatable)")
+	token.Flags().DurationVar(&ttl, "ttl", time.Hour, "how long the token is valid (at most 720h)")
+	auth.AddCommand(canI, whoami, token)
 	return auth
 }
 

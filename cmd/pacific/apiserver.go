@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,8 +15,10 @@ import (
 
 func newAPIServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var (
-		cfg   apiserver.Config
-		peers []string
+		cfg         apiserver.Config
+		peers       []string
+		adminConfig string
+		adminTTL    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "apiserver",
@@ -53,6 +56,17 @@ A new 3-replica cluster: start each replica with the same --peer list and
 			if err != nil {
 				return err
 			}
+			if adminConfig != "" {
+				// Written once the store has a leader and a signing key,
+				// while the server already serves.
+				go func() {
+					if err := writeAdminConfig(ctx, tokens, adminConfig, srv.Addr(), adminTTL); err != nil {
+						logger.Error("cannot write --admin-config", "path", adminConfig, "err", err)
+						return
+					}
+					logger.Info("wrote a cluster-admin client config", "path", adminConfig)
+				}()
+			}
 			return srv.Run(ctx)
 		},
 	}
@@ -66,6 +80,8 @@ A new 3-replica cluster: start each replica with the same --peer list and
 	f.StringVar(&cfg.NATSURL, "nats", "", "NATS URL for the change feed (empty: no feed)")
 	f.StringVar(&cfg.AuditFile, "audit-log", "", "audit log file (JSON lines, rotated; also sent to NATS stream PACIFIC_AUDIT with --nats)")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-log-max-bytes", 100<<20, "rotate the audit log at this size (5 old files are kept)")
+	f.StringVar(&adminConfig, "admin-config", "", "write a pacctl config with a cluster-admin credential here (mode 0600) once serving; use it to create users and bindings")
+	f.DurationVar(&adminTTL, "admin-config-ttl", time.Hour, "life of the --admin-config access token (it also holds a refresh token)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "graceful drain limit (default 10s)")
 	return cmd
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -57,4 +59,36 @@ func serviceClient(addr string, s *authz.Service, user string, groups ...string)
 		Servers:     []string{addr},
 		DialOptions: []grpc.DialOption{grpc.WithPerRPCCredentials(s.Credentials(user, groups...))},
 	})
+}
+
+// readTokenFile reads a bearer token ("" for no file).
+func readTokenFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("--token-file %s: empty", path)
+	}
+	return tok, nil
+}
+
+// writeAdminConfig writes a pacctl config holding a cluster-admin
+// credential for server (mode 0600).
+func writeAdminConfig(ctx context.Context, s *authz.Service, path, server string, ttl time.Duration) error {
+	admin, err := issueUntil(ctx, s, devAdminUser, []string{grpcserver.GroupMasters}, ttl)
+	if err != nil {
+		return err
+	}
+	cfg := &client.Config{CurrentContext: "admin", Contexts: []client.Context{{
+		Name: "admin", Server: server, User: devAdminUser, Token: admin.GetAccessToken(), RefreshToken: admin.GetRefreshToken(),
+	}}}
+	if err := cfg.Save(path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

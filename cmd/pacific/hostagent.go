@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,12 +52,8 @@ next start re-adopts them.`,
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
 			opts := client.Options{Servers: []string{server}}
-			if tokenFile != "" {
-				b, err := os.ReadFile(tokenFile)
-				if err != nil {
-					return fmt.Errorf("--token-file: %w", err)
-				}
-				opts.Token = strings.TrimSpace(string(b))
+			if opts.Token, err = readTokenFile(tokenFile); err != nil {
+				return err
 			}
 			c, err := client.New(opts)
 			if err != nil {
@@ -76,7 +70,7 @@ next start re-adopts them.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "API server address host:port (required)")
-	f.StringVar(&tokenFile, "token-file", "", "file holding the agent's bearer token (until mTLS client certificates replace it)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the agent's bearer token ('pacctl auth token system:host:NAME --group system:hosts'; until mTLS client certificates replace it)")
 	f.StringVar(&cfg.hostName, "host-name", "", "this Host's name (default: the machine's hostname)")
 	f.StringVar(&cfg.dataDir, "data-dir", "/var/lib/pacific/host", "state: runtime, rootfs mounts, volumes (and the image cache when embedded)")
 	f.StringVar(&cfg.runcPath, "runc", "runc", "runc binary (1.5.2 or newer, built with seccomp)")

@@ -35,9 +35,10 @@ func (f *schedulerFlags) config(prefix string) (scheduler.Config, error) {
 
 func newSchedulerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var (
-		server string
-		flags  schedulerFlags
-		cfg    scheduler.Config
+		server    string
+		tokenFile string
+		flags     schedulerFlags
+		cfg       scheduler.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "scheduler",
@@ -64,7 +65,11 @@ others take over within --lease-duration if it stops.`,
 			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
-			c, err := client.New(client.Options{Servers: []string{server}})
+			opts := client.Options{Servers: []string{server}}
+			if opts.Token, err = readTokenFile(tokenFile); err != nil {
+				return err
+			}
+			c, err := client.New(opts)
 			if err != nil {
 				return fmt.Errorf("--server %s: %w", server, err)
 			}
@@ -78,6 +83,7 @@ others take over within --lease-duration if it stops.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&tokenFile, "token-file", "", "file holding the scheduler's bearer token ('pacctl auth token system:scheduler'; until mTLS client certificates replace it)")
 	f.StringVar(&server, "server", "", "API server address host:port (required)")
 	flags.add(cmd, "")
 	f.StringVar(&cfg.Identity, "identity", "", "this replica's name in the leader Lease (default: hostname-pid-random)")

@@ -28,11 +28,7 @@ type env struct {
 // start runs an API server and a fleet of simulated hosts.
 func start(t *testing.T, hosts []sim.HostConfig) *env {
 	t.Helper()
-	c, err := client.New(client.Options{Servers: []string{apiservertest.Start(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := apiservertest.StartReplica(t).Client(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	fleet, err := sim.New(sim.Config{Client: c})
 	if err != nil {

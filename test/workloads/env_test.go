@@ -37,11 +37,7 @@ type env struct {
 // hosts h1..hn.
 func start(t *testing.T, n int) *env {
 	t.Helper()
-	c, err := client.New(client.Options{Servers: []string{apiservertest.Start(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := apiservertest.StartReplica(t).Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	fleet, err := sim.New(sim.Config{Client: c, Logger: discardLogger(), RenewInterval: 100 * time.Millisecond, LeaseDuration: time.Second})
 	if err != nil {

@@ -48,6 +48,8 @@ func (d *Attributes) Describe(_ context.Context, method string, req any) (grpcse
 			verb = "delete"
 		}
 		return grpcserver.Attributes{Verb: verb, Group: rbacGroup, Kind: "User", Resource: "users", Name: name}, nil
+	case method == authService+"IssueToken":
+		return grpcserver.Attributes{Verb: "create", Group: rbacGroup, Kind: "Token", Resource: "tokens"}, nil
 	}
 	return grpcserver.Attributes{Path: method, Verb: verbName}, nil
 }

@@ -22,6 +22,121 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// IssueTokenRequest names the identity and the token's life.
+type IssueTokenRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	User   string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Groups []string               `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	// Life in seconds (default 3600, at most 30 days).
+	TtlSeconds    int64 `protobuf:"varint,3,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueTokenRequest) Reset() {
+	*x = IssueTokenRequest{}
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueTokenRequest) ProtoMessage() {}
+
+func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueTokenRequest.ProtoReflect.Descriptor instead.
+func (*IssueTokenRequest) Descriptor() ([]byte, []int) {
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *IssueTokenRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *IssueTokenRequest) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *IssueTokenRequest) GetTtlSeconds() int64 {
+	if x != nil {
+		return x.TtlSeconds
+	}
+	return 0
+}
+
+// IssueTokenResponse holds the token.
+type IssueTokenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessToken   string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueTokenResponse) Reset() {
+	*x = IssueTokenResponse{}
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueTokenResponse) ProtoMessage() {}
+
+func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueTokenResponse.ProtoReflect.Descriptor instead.
+func (*IssueTokenResponse) Descriptor() ([]byte, []int) {
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IssueTokenResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *IssueTokenResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 // Tokens is what a successful login returns.
 type Tokens struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -36,7 +151,7 @@ type Tokens struct {
 
 func (x *Tokens) Reset() {
 	*x = Tokens{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[0]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +163,7 @@ func (x *Tokens) String() string {
 func (*Tokens) ProtoMessage() {}
 
 func (x *Tokens) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[0]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +176,7 @@ func (x *Tokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tokens.ProtoReflect.Descriptor instead.
 func (*Tokens) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{0}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Tokens) GetAccessToken() string {
@@ -110,7 +225,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[1]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -122,7 +237,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[1]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -135,7 +250,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{1}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LoginRequest) GetUsername() string {
@@ -162,7 +277,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[2]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -174,7 +289,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[2]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -187,7 +302,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{2}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LoginResponse) GetTokens() *Tokens {
@@ -207,7 +322,7 @@ type RefreshRequest struct {
 
 func (x *RefreshRequest) Reset() {
 	*x = RefreshRequest{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[3]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -219,7 +334,7 @@ func (x *RefreshRequest) String() string {
 func (*RefreshRequest) ProtoMessage() {}
 
 func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[3]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -232,7 +347,7 @@ func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshRequest.ProtoReflect.Descriptor instead.
 func (*RefreshRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{3}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RefreshRequest) GetRefreshToken() string {
@@ -252,7 +367,7 @@ type RefreshResponse struct {
 
 func (x *RefreshResponse) Reset() {
 	*x = RefreshResponse{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[4]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -264,7 +379,7 @@ func (x *RefreshResponse) String() string {
 func (*RefreshResponse) ProtoMessage() {}
 
 func (x *RefreshResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[4]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -277,7 +392,7 @@ func (x *RefreshResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshResponse.ProtoReflect.Descriptor instead.
 func (*RefreshResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{4}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RefreshResponse) GetTokens() *Tokens {
@@ -297,7 +412,7 @@ type ExchangeSAMLRequest struct {
 
 func (x *ExchangeSAMLRequest) Reset() {
 	*x = ExchangeSAMLRequest{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[5]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +424,7 @@ func (x *ExchangeSAMLRequest) String() string {
 func (*ExchangeSAMLRequest) ProtoMessage() {}
 
 func (x *ExchangeSAMLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[5]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +437,7 @@ func (x *ExchangeSAMLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeSAMLRequest.ProtoReflect.Descriptor instead.
 func (*ExchangeSAMLRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{5}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExchangeSAMLRequest) GetAssertion() []byte {
@@ -342,7 +457,7 @@ type ExchangeSAMLResponse struct {
 
 func (x *ExchangeSAMLResponse) Reset() {
 	*x = ExchangeSAMLResponse{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[6]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +469,7 @@ func (x *ExchangeSAMLResponse) String() string {
 func (*ExchangeSAMLResponse) ProtoMessage() {}
 
 func (x *ExchangeSAMLResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[6]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +482,7 @@ func (x *ExchangeSAMLResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeSAMLResponse.ProtoReflect.Descriptor instead.
 func (*ExchangeSAMLResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{6}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExchangeSAMLResponse) GetTokens() *Tokens {
@@ -387,7 +502,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[7]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +514,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[7]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +527,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{7}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LogoutRequest) GetRefreshToken() string {
@@ -431,7 +546,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[8]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +558,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[8]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +571,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{8}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{10}
 }
 
 // GetJWKSRequest is empty.
@@ -468,7 +583,7 @@ type GetJWKSRequest struct {
 
 func (x *GetJWKSRequest) Reset() {
 	*x = GetJWKSRequest{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[9]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +595,7 @@ func (x *GetJWKSRequest) String() string {
 func (*GetJWKSRequest) ProtoMessage() {}
 
 func (x *GetJWKSRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[9]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +608,7 @@ func (x *GetJWKSRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJWKSRequest.ProtoReflect.Descriptor instead.
 func (*GetJWKSRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{9}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{11}
 }
 
 // GetJWKSResponse is an RFC 7517 JWK Set.
@@ -506,7 +621,7 @@ type GetJWKSResponse struct {
 
 func (x *GetJWKSResponse) Reset() {
 	*x = GetJWKSResponse{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[10]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +633,7 @@ func (x *GetJWKSResponse) String() string {
 func (*GetJWKSResponse) ProtoMessage() {}
 
 func (x *GetJWKSResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[10]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +646,7 @@ func (x *GetJWKSResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJWKSResponse.ProtoReflect.Descriptor instead.
 func (*GetJWKSResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{10}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetJWKSResponse) GetJwksJson() string {
@@ -553,7 +668,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[11]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +680,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[11]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +693,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{11}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateUserRequest) GetName() string {
@@ -613,7 +728,7 @@ type CreateUserResponse struct {
 
 func (x *CreateUserResponse) Reset() {
 	*x = CreateUserResponse{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[12]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +740,7 @@ func (x *CreateUserResponse) String() string {
 func (*CreateUserResponse) ProtoMessage() {}
 
 func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[12]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +753,7 @@ func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserResponse.ProtoReflect.Descriptor instead.
 func (*CreateUserResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{12}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateUserResponse) GetName() string {
@@ -665,7 +780,7 @@ type DeleteUserRequest struct {
 
 func (x *DeleteUserRequest) Reset() {
 	*x = DeleteUserRequest{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[13]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -677,7 +792,7 @@ func (x *DeleteUserRequest) String() string {
 func (*DeleteUserRequest) ProtoMessage() {}
 
 func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[13]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -690,7 +805,7 @@ func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUserRequest) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{13}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteUserRequest) GetName() string {
@@ -709,7 +824,7 @@ type DeleteUserResponse struct {
 
 func (x *DeleteUserResponse) Reset() {
 	*x = DeleteUserResponse{}
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[14]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +836,7 @@ func (x *DeleteUserResponse) String() string {
 func (*DeleteUserResponse) ProtoMessage() {}
 
 func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[14]
+	mi := &file_pacific_auth_v1_auth_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,14 +849,23 @@ func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserResponse.ProtoReflect.Descriptor instead.
 func (*DeleteUserResponse) Descriptor() ([]byte, []int) {
-	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{14}
+	return file_pacific_auth_v1_auth_service_proto_rawDescGZIP(), []int{16}
 }
 
 var File_pacific_auth_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_pacific_auth_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
-	"\"pacific/auth/v1/auth_service.proto\x12\x0fpacific.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb7\x01\n" +
+	"\"pacific/auth/v1/auth_service.proto\x12\x0fpacific.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"`\n" +
+	"\x11IssueTokenRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
+	"\x06groups\x18\x02 \x03(\tR\x06groups\x12\x1f\n" +
+	"\vttl_seconds\x18\x03 \x01(\x03R\n" +
+	"ttlSeconds\"r\n" +
+	"\x12IssueTokenResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb7\x01\n" +
 	"\x06Tokens\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\x129\n" +
@@ -777,7 +901,7 @@ const file_pacific_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x06groups\x18\x02 \x03(\tR\x06groups\"'\n" +
 	"\x11DeleteUserRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x14\n" +
-	"\x12DeleteUserResponse2\xc7\x04\n" +
+	"\x12DeleteUserResponse2\x9e\x05\n" +
 	"\vAuthService\x12F\n" +
 	"\x05Login\x12\x1d.pacific.auth.v1.LoginRequest\x1a\x1e.pacific.auth.v1.LoginResponse\x12L\n" +
 	"\aRefresh\x12\x1f.pacific.auth.v1.RefreshRequest\x1a .pacific.auth.v1.RefreshResponse\x12[\n" +
@@ -787,7 +911,9 @@ const file_pacific_auth_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
 	"CreateUser\x12\".pacific.auth.v1.CreateUserRequest\x1a#.pacific.auth.v1.CreateUserResponse\x12U\n" +
 	"\n" +
-	"DeleteUser\x12\".pacific.auth.v1.DeleteUserRequest\x1a#.pacific.auth.v1.DeleteUserResponseB?Z=github.com/openpacific/pacific/sdk/gen/pacific/auth/v1;authv1b\x06proto3"
+	"DeleteUser\x12\".pacific.auth.v1.DeleteUserRequest\x1a#.pacific.auth.v1.DeleteUserResponse\x12U\n" +
+	"\n" +
+	"IssueToken\x12\".pacific.auth.v1.IssueTokenRequest\x1a#.pacific.auth.v1.IssueTokenResponseB?Z=github.com/openpacific/pacific/sdk/gen/pacific/auth/v1;authv1b\x06proto3"
 
 var (
 	file_pacific_auth_v1_auth_service_proto_rawDescOnce sync.Once
@@ -801,49 +927,54 @@ func file_pacific_auth_v1_auth_service_proto_rawDescGZIP() []byte {
 	return file_pacific_auth_v1_auth_service_proto_rawDescData
 }
 
-var file_pacific_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_pacific_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_pacific_auth_v1_auth_service_proto_goTypes = []any{
-	(*Tokens)(nil),                // 0: pacific.auth.v1.Tokens
-	(*LoginRequest)(nil),          // 1: pacific.auth.v1.LoginRequest
-	(*LoginResponse)(nil),         // 2: pacific.auth.v1.LoginResponse
-	(*RefreshRequest)(nil),        // 3: pacific.auth.v1.RefreshRequest
-	(*RefreshResponse)(nil),       // 4: pacific.auth.v1.RefreshResponse
-	(*ExchangeSAMLRequest)(nil),   // 5: pacific.auth.v1.ExchangeSAMLRequest
-	(*ExchangeSAMLResponse)(nil),  // 6: pacific.auth.v1.ExchangeSAMLResponse
-	(*LogoutRequest)(nil),         // 7: pacific.auth.v1.LogoutRequest
-	(*LogoutResponse)(nil),        // 8: pacific.auth.v1.LogoutResponse
-	(*GetJWKSRequest)(nil),        // 9: pacific.auth.v1.GetJWKSRequest
-	(*GetJWKSResponse)(nil),       // 10: pacific.auth.v1.GetJWKSResponse
-	(*CreateUserRequest)(nil),     // 11: pacific.auth.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),    // 12: pacific.auth.v1.CreateUserResponse
-	(*DeleteUserRequest)(nil),     // 13: pacific.auth.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),    // 14: pacific.auth.v1.DeleteUserResponse
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*IssueTokenRequest)(nil),     // 0: pacific.auth.v1.IssueTokenRequest
+	(*IssueTokenResponse)(nil),    // 1: pacific.auth.v1.IssueTokenResponse
+	(*Tokens)(nil),                // 2: pacific.auth.v1.Tokens
+	(*LoginRequest)(nil),          // 3: pacific.auth.v1.LoginRequest
+	(*LoginResponse)(nil),         // 4: pacific.auth.v1.LoginResponse
+	(*RefreshRequest)(nil),        // 5: pacific.auth.v1.RefreshRequest
+	(*RefreshResponse)(nil),       // 6: pacific.auth.v1.RefreshResponse
+	(*ExchangeSAMLRequest)(nil),   // 7: pacific.auth.v1.ExchangeSAMLRequest
+	(*ExchangeSAMLResponse)(nil),  // 8: pacific.auth.v1.ExchangeSAMLResponse
+	(*LogoutRequest)(nil),         // 9: pacific.auth.v1.LogoutRequest
+	(*LogoutResponse)(nil),        // 10: pacific.auth.v1.LogoutResponse
+	(*GetJWKSRequest)(nil),        // 11: pacific.auth.v1.GetJWKSRequest
+	(*GetJWKSResponse)(nil),       // 12: pacific.auth.v1.GetJWKSResponse
+	(*CreateUserRequest)(nil),     // 13: pacific.auth.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),    // 14: pacific.auth.v1.CreateUserResponse
+	(*DeleteUserRequest)(nil),     // 15: pacific.auth.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),    // 16: pacific.auth.v1.DeleteUserResponse
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_pacific_auth_v1_auth_service_proto_depIdxs = []int32{
-	15, // 0: pacific.auth.v1.Tokens.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 1: pacific.auth.v1.LoginResponse.tokens:type_name -> pacific.auth.v1.Tokens
-	0,  // 2: pacific.auth.v1.RefreshResponse.tokens:type_name -> pacific.auth.v1.Tokens
-	0,  // 3: pacific.auth.v1.ExchangeSAMLResponse.tokens:type_name -> pacific.auth.v1.Tokens
-	1,  // 4: pacific.auth.v1.AuthService.Login:input_type -> pacific.auth.v1.LoginRequest
-	3,  // 5: pacific.auth.v1.AuthService.Refresh:input_type -> pacific.auth.v1.RefreshRequest
-	5,  // 6: pacific.auth.v1.AuthService.ExchangeSAML:input_type -> pacific.auth.v1.ExchangeSAMLRequest
-	7,  // 7: pacific.auth.v1.AuthService.Logout:input_type -> pacific.auth.v1.LogoutRequest
-	9,  // 8: pacific.auth.v1.AuthService.GetJWKS:input_type -> pacific.auth.v1.GetJWKSRequest
-	11, // 9: pacific.auth.v1.AuthService.CreateUser:input_type -> pacific.auth.v1.CreateUserRequest
-	13, // 10: pacific.auth.v1.AuthService.DeleteUser:input_type -> pacific.auth.v1.DeleteUserRequest
-	2,  // 11: pacific.auth.v1.AuthService.Login:output_type -> pacific.auth.v1.LoginResponse
-	4,  // 12: pacific.auth.v1.AuthService.Refresh:output_type -> pacific.auth.v1.RefreshResponse
-	6,  // 13: pacific.auth.v1.AuthService.ExchangeSAML:output_type -> pacific.auth.v1.ExchangeSAMLResponse
-	8,  // 14: pacific.auth.v1.AuthService.Logout:output_type -> pacific.auth.v1.LogoutResponse
-	10, // 15: pacific.auth.v1.AuthService.GetJWKS:output_type -> pacific.auth.v1.GetJWKSResponse
-	12, // 16: pacific.auth.v1.AuthService.CreateUser:output_type -> pacific.auth.v1.CreateUserResponse
-	14, // 17: pacific.auth.v1.AuthService.DeleteUser:output_type -> pacific.auth.v1.DeleteUserResponse
-	11, // [11:18] is the sub-list for method output_type
-	4,  // [4:11] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	17, // 0: pacific.auth.v1.IssueTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 1: pacific.auth.v1.Tokens.expires_at:type_name -> google.protobuf.Timestamp
+	2,  // 2: pacific.auth.v1.LoginResponse.tokens:type_name -> pacific.auth.v1.Tokens
+	2,  // 3: pacific.auth.v1.RefreshResponse.tokens:type_name -> pacific.auth.v1.Tokens
+	2,  // 4: pacific.auth.v1.ExchangeSAMLResponse.tokens:type_name -> pacific.auth.v1.Tokens
+	3,  // 5: pacific.auth.v1.AuthService.Login:input_type -> pacific.auth.v1.LoginRequest
+	5,  // 6: pacific.auth.v1.AuthService.Refresh:input_type -> pacific.auth.v1.RefreshRequest
+	7,  // 7: pacific.auth.v1.AuthService.ExchangeSAML:input_type -> pacific.auth.v1.ExchangeSAMLRequest
+	9,  // 8: pacific.auth.v1.AuthService.Logout:input_type -> pacific.auth.v1.LogoutRequest
+	11, // 9: pacific.auth.v1.AuthService.GetJWKS:input_type -> pacific.auth.v1.GetJWKSRequest
+	13, // 10: pacific.auth.v1.AuthService.CreateUser:input_type -> pacific.auth.v1.CreateUserRequest
+	15, // 11: pacific.auth.v1.AuthService.DeleteUser:input_type -> pacific.auth.v1.DeleteUserRequest
+	0,  // 12: pacific.auth.v1.AuthService.IssueToken:input_type -> pacific.auth.v1.IssueTokenRequest
+	4,  // 13: pacific.auth.v1.AuthService.Login:output_type -> pacific.auth.v1.LoginResponse
+	6,  // 14: pacific.auth.v1.AuthService.Refresh:output_type -> pacific.auth.v1.RefreshResponse
+	8,  // 15: pacific.auth.v1.AuthService.ExchangeSAML:output_type -> pacific.auth.v1.ExchangeSAMLResponse
+	10, // 16: pacific.auth.v1.AuthService.Logout:output_type -> pacific.auth.v1.LogoutResponse
+	12, // 17: pacific.auth.v1.AuthService.GetJWKS:output_type -> pacific.auth.v1.GetJWKSResponse
+	14, // 18: pacific.auth.v1.AuthService.CreateUser:output_type -> pacific.auth.v1.CreateUserResponse
+	16, // 19: pacific.auth.v1.AuthService.DeleteUser:output_type -> pacific.auth.v1.DeleteUserResponse
+	1,  // 20: pacific.auth.v1.AuthService.IssueToken:output_type -> pacific.auth.v1.IssueTokenResponse
+	13, // [13:21] is the sub-list for method output_type
+	5,  // [5:13] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_pacific_auth_v1_auth_service_proto_init() }
@@ -857,7 +988,7 @@ func file_pacific_auth_v1_auth_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pacific_auth_v1_auth_service_proto_rawDesc), len(file_pacific_auth_v1_auth_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
