@@ -6,7 +6,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
+	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
 	"github.com/openpacific/pacific/services/apiserver/podsecurity"
@@ -15,7 +17,8 @@ import (
 // TestPodSecurityAdmission goes through the API: namespaces enforce their
 // level on pod create, and only a cluster admin may make one privileged.
 func TestPodSecurityAdmission(t *testing.T) {
-	a := dial(t, apiservertest.StartReplica(t))
+	r := apiservertest.StartReplica(t)
+	a := dial(t, r)
 	a.mustCreateNS("plain", nil)
 	a.mustCreateNS("strict", map[string]string{podsecurity.EnforceLabel: "restricted"})
 
@@ -66,9 +69,24 @@ func TestPodSecurityAdmission(t *testing.T) {
 		})
 	}
 
-	// Anonymous callers (no authenticator configured here) are not cluster admins.
-	_, err := a.create(namespace("ops", map[string]string{podsecurity.EnforceLabel: "privileged"}))
+	// A user who may create namespaces is still no cluster admin.
+	for _, m := range []proto.Message{
+		&authv1.ClusterRole{Metadata: &corev1.ObjectMeta{Name: "ns-creator"}, Spec: &authv1.RoleSpec{Rules: []*authv1.PolicyRule{{Resources: []string{"namespaces"}, Verbs: []string{"create"}}}}},
+		&authv1.ClusterRoleBinding{Metadata: &corev1.ObjectMeta{Name: "ns-creator"}, Spec: &authv1.RoleBindingSpec{Role: "ns-creator", Subjects: []*authv1.Subject{{Kind: "User", Name: "nina"}}}},
+	} {
+		if _, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, m)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nina := dialToken(t, r.Addr(), r.Token(t, "nina"))
+	if _, err := nina.create(namespace("ninas", nil)); err != nil {
+		t.Fatalf("namespace creator: %v", err)
+	}
+	_, err := nina.create(namespace("ops", map[string]string{podsecurity.EnforceLabel: "privileged"}))
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "cluster admin") {
-		t.Errorf("privileged namespace by anonymous: %v, want PermissionDenied naming cluster admin", err)
+		t.Errorf("privileged namespace by a non-admin: %v, want PermissionDenied naming cluster admin", err)
+	}
+	if _, err := a.create(namespace("ops", map[string]string{podsecurity.EnforceLabel: "privileged"})); err != nil {
+		t.Errorf("privileged namespace by a cluster admin: %v", err)
 	}
 }

@@ -35,12 +35,14 @@ type Options struct {
 	TokenTTL time.Duration
 }
 
-// Start runs a single-replica API server (authentication and RBAC on) and
-// returns its address. Calls need a credential: prefer StartReplica and
-// Replica.Client.
+// Start runs a single-replica API server WITHOUT authentication or RBAC
+// and returns its address, for tests that are not about access and dial
+// it with a plain client.Options{Servers: ...}. Prefer StartReplica and
+// Replica.Client (cluster admin) or ClientAs (RBAC applies): they test
+// what production runs.
 func Start(t testing.TB) string {
 	t.Helper()
-	return StartReplica(t).Addr()
+	return StartCluster(t, 1, Options{NoAuth: true})[0].Addr()
 }
 
 // StartReplica runs a single-replica API server with authentication and

@@ -52,13 +52,14 @@ func matchResource(resources []string, plural, kind string) bool {
 	return false
 }
 
-// matchName: a rule limited to names never allows list, watch or create
-// (which name no single existing object), as in Kubernetes.
+// matchName: a rule limited to names never allows list or watch (which
+// name no single object). Unlike Kubernetes it allows create: Pacific
+// objects always carry their name on create (no generateName).
 func matchName(names []string, name, verb string) bool {
 	if len(names) == 0 {
 		return true
 	}
-	if name == "" || verb == "list" || verb == "watch" || verb == "create" {
+	if name == "" || verb == "list" || verb == "watch" {
 		return false
 	}
 	for _, n := range names {
@@ -84,6 +85,8 @@ func builtinRoles(namespaced []string) map[string][]*authv1.PolicyRule {
 	}
 	readable := except("secrets", "roles", "rolebindings")
 	editable := except("roles", "rolebindings")
+	// Services keep their leases in pacific-system and create it if missing.
+	systemNamespace := &authv1.PolicyRule{ApiGroups: []string{"*"}, Resources: []string{"namespaces"}, Verbs: []string{"create"}, ResourceNames: []string{"pacific-system"}}
 	getNamespace := &authv1.PolicyRule{ApiGroups: []string{"*"}, Resources: []string{"namespaces"}, Verbs: []string{"get"}}
 	return map[string][]*authv1.PolicyRule{
 		apis.RoleViewer: {
@@ -106,13 +109,14 @@ func builtinRoles(namespaced []string) map[string][]*authv1.PolicyRule {
 			{ApiGroups: []string{"*"}, Resources: []string{"events"}, Verbs: []string{"create", "update"}},
 			// Leader election: a lease in its own namespace.
 			{ApiGroups: []string{"*"}, Resources: []string{"leases"}, Verbs: []string{"create", "update", "delete"}},
-			{ApiGroups: []string{"*"}, Resources: []string{"namespaces"}, Verbs: []string{"create"}},
+			systemNamespace,
 		},
 		roleHost: {
 			{ApiGroups: []string{"*"}, Resources: []string{"pods", "hosts", "leases", "secrets", "namespaces"}, Verbs: []string{"get", "list", "watch"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"hosts", "leases"}, Verbs: []string{"create", "update", "updatestatus"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"pods"}, Verbs: []string{"update", "updatestatus", "delete"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"events"}, Verbs: []string{"create", "update"}},
+			systemNamespace,
 		},
 		roleReader: {
 			{ApiGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}},
