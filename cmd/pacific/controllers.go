@@ -49,9 +49,9 @@ const defaultControllersLeaseDuration = 15 * time.Second
 
 func newControllersCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var (
-		server, identity string
-		leaseDuration    time.Duration
-		flags            controllerFlags
+		server, identity, tokenFile string
+		leaseDuration               time.Duration
+		flags                       controllerFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "controllers",
@@ -82,7 +82,11 @@ works and the others take over within --lease-duration if it stops.`,
 			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
-			c, err := client.New(client.Options{Servers: []string{server}})
+			opts := client.Options{Servers: []string{server}}
+			if opts.Token, err = readTokenFile(tokenFile); err != nil {
+				return err
+			}
+			c, err := client.New(opts)
 			if err != nil {
 				return fmt.Errorf("--server %s: %w", server, err)
 			}
@@ -98,6 +102,7 @@ works and the others take over within --lease-duration if it stops.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "API server address host:port (required)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the controllers' bearer token ('pacctl auth token system:controllers'; until mTLS client certificates replace it)")
 	f.StringVar(&identity, "identity", "", "this replica's name in the leader Lease (default: hostname-pid)")
 	f.DurationVar(&leaseDuration, "lease-duration", defaultControllersLeaseDuration, "failover time: another replica takes over when the leader has not renewed for this long")
 	flags.add(cmd)

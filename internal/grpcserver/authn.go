@@ -14,7 +14,7 @@ import (
 // Groups are what authorization rules name; Method says how the caller
 // proved it ("jwt", "x509"), for audit logs.
 //
-// Service identities (see docs/decisions/0016-identities-and-authorization-hooks.md):
+// Service identities (see docs/decisions/0013-identities-and-authorization-hooks.md):
 // controllers "system:controllers", the scheduler "system:scheduler", a host
 // agent "system:host:<host>" in group "system:hosts", API server replicas
 // "system:apiserver:<id>" in group "system:apiservers"; cluster admins are

@@ -15,7 +15,7 @@ import (
 
 // keyRecord is one signing key as stored. The private key lives in the
 // replicated store (encrypted at rest only as far as the data dir is): every
-// replica can sign and verify. See docs/decisions/0017-tokens-and-keys.md.
+// replica can sign and verify. See docs/decisions/0022-tokens-and-keys.md.
 type keyRecord struct {
 	Kid     string `json:"kid"`
 	Seed    []byte `json:"seed"`
