@@ -181,7 +181,7 @@ func (b *bareRunc) concurrent(ctx context.Context, n int, log *slog.Logger) ([]s
 	wg.Wait()
 	cpu := b.meter.since(cpu0)
 	for i := range n {
-		out[i].cpu = cpu / time.Duration(n) // only the batch's total is known
+		out[i].cpu = cpu.div(n) // only the batch's total is known
 	}
 	for i := range n {
 		wg.Go(func() { b.delete(ctx, fmt.Sprintf("podstart-bare-%d-conc-%03d", os.Getpid(), i)) })

@@ -26,6 +26,18 @@ type cpuMeter struct {
 	orig  string // this process's cpuacct cgroup before, to go back to
 }
 
+// cpuTime is CPU time used: in total, and of it outside the containers'
+// cgroups (this process and the children that stay in its cgroup: shims,
+// runc's own processes; not runc's init once it joined the container's
+// cgroup, nor the container).
+type cpuTime struct{ total, outside time.Duration }
+
+func (c cpuTime) sub(d cpuTime) cpuTime { return cpuTime{c.total - d.total, c.outside - d.outside} }
+func (c cpuTime) add(d cpuTime) cpuTime { return cpuTime{c.total + d.total, c.outside + d.outside} }
+func (c cpuTime) div(n int) cpuTime {
+	return cpuTime{c.total / time.Duration(n), c.outside / time.Duration(n)}
+}
+
 // newCPUMeter moves this process into <parent>/bench in the cpuacct
 // hierarchy. It fails when there is no cgroup v1 cpuacct hierarchy (e.g. on
 // a cgroup2-only host).
@@ -63,34 +75,46 @@ func newCPUMeter(parent string) (*cpuMeter, error) {
 }
 
 // read returns the CPU time used so far.
-func (m *cpuMeter) read() (time.Duration, error) {
-	b, err := os.ReadFile(m.usage)
+func (m *cpuMeter) read() (cpuTime, error) {
+	total, err := readUsage(m.usage)
+	if err != nil {
+		return cpuTime{}, err
+	}
+	outside, err := readUsage(filepath.Join(m.self, "cpuacct.usage"))
+	if err != nil {
+		return cpuTime{}, err
+	}
+	return cpuTime{total, outside}, nil
+}
+
+func readUsage(path string) (time.Duration, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", m.usage, err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return time.Duration(ns), nil
 }
 
-// since returns the CPU time used since start (0 if it cannot be read).
-func (m *cpuMeter) since(start time.Duration) time.Duration {
+// since returns the CPU time used since start (zero if it cannot be read).
+func (m *cpuMeter) since(start cpuTime) cpuTime {
 	if m == nil {
-		return 0
+		return cpuTime{}
 	}
 	now, err := m.read()
 	if err != nil {
-		return 0
+		return cpuTime{}
 	}
-	return now - start
+	return now.sub(start)
 }
 
-// now returns the CPU time used so far (0 without a meter).
-func (m *cpuMeter) now() time.Duration {
+// now returns the CPU time used so far (zero without a meter).
+func (m *cpuMeter) now() cpuTime {
 	if m == nil {
-		return 0
+		return cpuTime{}
 	}
 	d, _ := m.read()
 	return d

@@ -43,7 +43,7 @@ type sample struct {
 	toStart time.Duration
 	// cpu is the CPU time everything used meanwhile (see cpuMeter); for
 	// starts at once, the batch's total divided evenly.
-	cpu time.Duration
+	cpu cpuTime
 }
 
 // startPod creates the pod and waits until the watch shows it Running.
@@ -208,7 +208,7 @@ func (e *env) concurrent(ctx context.Context, n int, timeout time.Duration, mete
 	startErr := errors.Join(errs...)
 	if startErr == nil {
 		for i := range samples {
-			samples[i].cpu = cpu / time.Duration(n) // only the batch's total is known
+			samples[i].cpu = cpu.div(n) // only the batch's total is known
 		}
 		res.conc = samples
 		log.Info("concurrent pods running", "pods", n, "wall_ms", ms(wall), "p50_ms", ms(percentile(latencies(samples), 0.5)))
