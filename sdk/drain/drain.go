@@ -37,7 +37,14 @@ func (e *UnownedPodsError) Error() string {
 }
 
 // SetUnschedulable cordons (true) or uncordons (false) a host.
+// Uncordoning also withdraws pending evictions of its pods (a drain given
+// up): they stay, and their surplus replacements go.
 func SetUnschedulable(ctx context.Context, c *client.Client, host string, on bool) (changed bool, err error) {
+	if !on {
+		if err := withdrawEvictions(ctx, c, host); err != nil {
+			return false, err
+		}
+	}
 	return updateHost(ctx, c, host, func(h *corev1.Host) bool {
 		if h.GetSpec().GetUnschedulable() == on {
 			return false
@@ -51,8 +58,16 @@ func SetUnschedulable(ctx context.Context, c *client.Client, host string, on boo
 }
 
 // SetMaintenance puts a host in (true) or out of (false) maintenance mode.
-// Entering cordons it too; leaving uncordons it.
+// Entering cordons it too; leaving uncordons it (and withdraws pending
+// evictions, as SetUnschedulable does).
 func SetMaintenance(ctx context.Context, c *client.Client, host string, on bool) (changed bool, err error) {
+	if !on {
+		defer func() {
+			if err == nil {
+				err = withdrawEvictions(ctx, c, host)
+			}
+		}()
+	}
 	return updateHost(ctx, c, host, func(h *corev1.Host) bool {
 		if h.GetSpec().GetMaintenance() == on && h.GetSpec().GetUnschedulable() == on {
 			return false
@@ -63,6 +78,41 @@ func SetMaintenance(ctx context.Context, c *client.Client, host string, on bool)
 		h.Spec.Maintenance, h.Spec.Unschedulable = on, on
 		return true
 	})
+}
+
+// withdrawEvictions removes the eviction API's leaving mark from the pods
+// on host.
+func withdrawEvictions(ctx context.Context, c *client.Client, host string) error {
+	pods := client.For[*corev1.Pod](c)
+	list, err := podsOn(ctx, pods, host)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		for tries := 0; ; tries++ {
+			if _, marked := p.GetMetadata().GetAnnotations()[apis.EvictingAnnotation]; !marked || p.GetMetadata().GetDeletionTimestamp() != nil {
+				break
+			}
+			delete(p.Metadata.Annotations, apis.EvictingAnnotation)
+			_, err := pods.Update(ctx, p)
+			if client.IsNotFound(err) {
+				break
+			}
+			if !client.IsConflict(err) || tries == 4 {
+				if err != nil {
+					return fmt.Errorf("withdraw eviction of pod %s: %w", apis.Key(p), err)
+				}
+				break
+			}
+			if p, err = pods.Get(ctx, p.GetMetadata().GetNamespace(), p.GetMetadata().GetName()); err != nil {
+				if client.IsNotFound(err) {
+					break
+				}
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func updateHost(ctx context.Context, c *client.Client, name string, change func(*corev1.Host) bool) (bool, error) {

@@ -302,3 +302,39 @@ func TestDrainRefusesUnownedPods(t *testing.T) {
 		t.Fatalf("forced drain left the pod: %v", err)
 	}
 }
+
+// With anti-affinity and no spare host, a drain cannot finish without
+// taking a pod away: it waits, says why, and keeps every pod Ready.
+// Uncordoning withdraws the eviction and the surplus replacement goes.
+func TestDrainWaitsWhenNoHostFits(t *testing.T) {
+	e := start(t, 3)
+	e.create(web(3, nil, nil))
+	e.waitComplete("web")
+	victim := e.pods("web")
+	var host string
+	for _, p := range victim {
+		host = p.GetSpec().GetNodeName()
+	}
+	rw := e.watchReady("web", 3)
+	defer rw.stop()
+	var lines []string
+	ctx, cancel := context.WithTimeout(e.ctx, 3*time.Second)
+	defer cancel()
+	err := drain.Drain(ctx, e.c, host, drain.Options{Progress: func(l string) { lines = append(lines, l) }, Interval: 100 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("drain with no room: %v", err)
+	}
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "cannot be scheduled") }) {
+		t.Fatalf("progress does not say the replacement cannot be placed:\n%s", strings.Join(lines, "\n"))
+	}
+	rw.check(t)
+	if _, err := drain.SetUnschedulable(e.ctx, e.c, host, false); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("back to 3 pods, all Ready", func() (bool, string) {
+		pods := e.pods("web")
+		ready, hosts := readyOn(pods)
+		return len(pods) == 3 && ready == 3, fmt.Sprint(hosts)
+	})
+	rw.check(t)
+}

@@ -77,6 +77,9 @@ func (s *Service) Evict(ctx context.Context, req *corev1.EvictRequest) (*corev1.
 	if b != nil && ready && b.ready-1 < b.minReady {
 		msg := fmt.Sprintf("%s %s would have %d Ready pods, below its minimum of %d (replicas %d, maxUnavailable %d); a replacement is being started first",
 			b.kind, b.name, b.ready-1, b.minReady, b.replicas, b.replicas-b.minReady)
+		if b.stuck != "" {
+			msg += "; " + b.stuck
+		}
 		if err := s.markLeaving(ctx, pod, req.GetReason()); err != nil {
 			return nil, err
 		}
@@ -107,6 +110,9 @@ type budget struct {
 	replicas   int32
 	minReady   int32
 	ready      int32
+	// stuck says why a pod of the budget cannot be placed (the scheduler's
+	// explanation), when one cannot: its replacement would wait forever.
+	stuck string
 }
 
 // budgetFor finds the pod's Deployment through its ReplicaSet and counts
@@ -159,6 +165,9 @@ func (s *Service) budgetFor(ctx context.Context, pod *corev1.Pod) (*budget, erro
 			}
 			if ok, _ := apis.PodReady(p); ok && apis.PodActive(p) {
 				b.ready++
+			}
+			if c := apis.FindCondition(p.GetStatus().GetConditions(), "PodScheduled"); c.GetStatus() == "False" && b.stuck == "" && apis.PodActive(p) {
+				b.stuck = fmt.Sprintf("pod %s cannot be scheduled: %s", p.GetMetadata().GetName(), c.GetMessage())
 			}
 		}
 		if cont = resp.GetContinue(); cont == "" {

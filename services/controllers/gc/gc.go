@@ -85,8 +85,11 @@ func (gc *Collector) source(gvk apis.GVK) controller.Source {
 			Upsert: func(obj apis.Object) {
 				key := keyOf(gvk, obj)
 				md := obj.GetMetadata()
-				gc.index(key, obj)
-				if len(md.GetOwnerReferences()) > 0 || hasGCFinalizer(md) {
+				// An object's owners need checking when it is first seen or
+				// its references change; an owner's deletion reaches it
+				// through the graph. Status updates cost nothing here.
+				changed := gc.index(key, obj)
+				if (changed && len(md.GetOwnerReferences()) > 0) || hasGCFinalizer(md) {
 					enqueue(key.request())
 				}
 				if md.GetDeletionTimestamp() != nil {
@@ -114,10 +117,20 @@ func hasGCFinalizer(md *corev1.ObjectMeta) bool {
 	return slices.Contains(md.GetFinalizers(), apis.ForegroundDeletionFinalizer) || slices.Contains(md.GetFinalizers(), apis.OrphanFinalizer)
 }
 
-func (gc *Collector) index(key objKey, obj apis.Object) {
+// index records obj in the graph and reports whether it is new there or
+// its owner references changed.
+func (gc *Collector) index(key objKey, obj apis.Object) bool {
 	md := obj.GetMetadata()
+	uids := make([]string, 0, len(md.GetOwnerReferences()))
+	for _, ref := range md.GetOwnerReferences() {
+		uids = append(uids, ref.GetUid())
+	}
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
+	prev, known := gc.ownersOf[key]
+	if known && gc.byUID[md.GetUid()] == key && slices.Equal(prev, uids) {
+		return false
+	}
 	gc.byUID[md.GetUid()] = key
 	for _, uid := range gc.ownersOf[key] {
 		delete(gc.dependents[uid], key)
@@ -125,14 +138,14 @@ func (gc *Collector) index(key objKey, obj apis.Object) {
 			delete(gc.dependents, uid)
 		}
 	}
-	delete(gc.ownersOf, key)
-	for _, ref := range md.GetOwnerReferences() {
-		gc.ownersOf[key] = append(gc.ownersOf[key], ref.GetUid())
-		if gc.dependents[ref.GetUid()] == nil {
-			gc.dependents[ref.GetUid()] = map[objKey]bool{}
+	gc.ownersOf[key] = uids
+	for _, uid := range uids {
+		if gc.dependents[uid] == nil {
+			gc.dependents[uid] = map[objKey]bool{}
 		}
-		gc.dependents[ref.GetUid()][key] = true
+		gc.dependents[uid][key] = true
 	}
+	return true
 }
 
 // unindex forgets a deleted object and returns its owners still known.
