@@ -77,3 +77,25 @@ func TestEvictValidatesAndReportsMissingPods(t *testing.T) {
 		t.Fatalf("evict of a missing pod: %v", err)
 	}
 }
+
+// Evicting is its own verb: editors may, viewers may not.
+func TestEvictIsAuthorized(t *testing.T) {
+	r := apiservertest.StartReplica(t)
+	admin := dial(t, r)
+	admin.mustCreateNS("demo", nil)
+	if _, err := admin.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, pod("demo", "web"))}); err != nil {
+		t.Fatal(err)
+	}
+	applyManifest(t, admin, aliceView)
+	if _, err := admin.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, binding("demo", "bob-edit", "editor", "bob"))}); err != nil {
+		t.Fatal(err)
+	}
+	evict := func(a *api) error {
+		_, err := corev1.NewEvictionServiceClient(a.conn).Evict(ctx(t), &corev1.EvictRequest{Namespace: "demo", Name: "web"})
+		return err
+	}
+	wantCode(t, evict(dialToken(t, r.Addr(), r.Token(t, "alice"))), codes.PermissionDenied, "cannot evict pods")
+	if err := evict(dialToken(t, r.Addr(), r.Token(t, "bob"))); err != nil {
+		t.Fatalf("editor evicting: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ func NewAttributes(reg *registry.Registry) *Attributes { return &Attributes{reg:
 const (
 	resourceService = "/pacific.core.v1.ResourceService/"
 	podService      = "/pacific.core.v1.PodService/"
+	evictionService = "/pacific.core.v1.EvictionService/"
 	authService     = "/pacific.auth.v1.AuthService/"
 )
 
@@ -33,7 +34,7 @@ func (d *Attributes) Describe(_ context.Context, method string, req any) (grpcse
 	switch {
 	case strings.HasPrefix(method, resourceService):
 		return d.resourceCall(strings.ToLower(verbName), req)
-	case strings.HasPrefix(method, podService):
+	case strings.HasPrefix(method, podService), strings.HasPrefix(method, evictionService):
 		return d.podCall(strings.ToLower(verbName), req), nil
 	case method == authService+"CreateUser" || method == authService+"DeleteUser":
 		name := ""
@@ -124,6 +125,8 @@ func (d *Attributes) podCall(verb string, req any) grpcserver.Attributes {
 		at.Namespace, at.Name = r.GetNamespace(), r.GetName()
 	case *corev1.ExecRequest:
 		at.Namespace, at.Name = r.GetStart().GetNamespace(), r.GetStart().GetName()
+	case *corev1.EvictRequest:
+		at.Namespace, at.Name = r.GetNamespace(), r.GetName()
 	}
 	if at.Namespace == "" {
 		at.Namespace = "-" // no namespace named: matches no binding

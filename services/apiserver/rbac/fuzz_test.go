@@ -76,6 +76,8 @@ func TestBuiltinRoles(t *testing.T) {
 		{"viewer", at("create", "pods", "p"), false},
 		{"viewer", at("exec", "pods", "p"), false},
 		{"editor", at("exec", "pods", "p"), true},
+		{"viewer", at("evict", "pods", "p"), false},
+		{"editor", at("evict", "pods", "p"), true},
 		{"editor", at("get", "secrets", "s"), true},
 		{"editor", at("create", "rolebindings", "b"), false},
 		{"editor", at("updatestatus", "pods", "p"), false},

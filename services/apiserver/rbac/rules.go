@@ -94,11 +94,11 @@ func builtinRoles(namespaced []string) map[string][]*authv1.PolicyRule {
 			getNamespace,
 		},
 		apis.RoleEditor: {
-			{ApiGroups: []string{"*"}, Resources: editable, Verbs: []string{"get", "list", "watch", "logs", "create", "update", "delete", "exec"}},
+			{ApiGroups: []string{"*"}, Resources: editable, Verbs: []string{"get", "list", "watch", "logs", "create", "update", "delete", "exec", "evict"}},
 			getNamespace,
 		},
 		apis.RoleOwner: {
-			{ApiGroups: []string{"*"}, Resources: namespaced, Verbs: []string{"get", "list", "watch", "logs", "create", "update", "delete", "exec"}},
+			{ApiGroups: []string{"*"}, Resources: namespaced, Verbs: []string{"get", "list", "watch", "logs", "create", "update", "delete", "exec", "evict"}},
 			getNamespace,
 		},
 		apis.RoleClusterAdmin: {{ApiGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}},
