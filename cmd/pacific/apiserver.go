@@ -18,6 +18,7 @@ func newAPIServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 		cfg         apiserver.Config
 		peers       []string
 		adminConfig string
+		ssoOpts     ssoFlags
 		adminTTL    time.Duration
 	)
 	cmd := &cobra.Command{
@@ -50,8 +51,12 @@ A new 3-replica cluster: start each replica with the same --peer list and
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
 			cfg.Logger = logger
+			sso, err := ssoOpts.config()
+			if err != nil {
+				return err
+			}
 			var tokens *authz.Service
-			cfg.Auth = authFunc(logger, &tokens)
+			cfg.Auth = authFunc(logger, sso, &tokens)
 			srv, err := apiserver.New(ctx, cfg)
 			if err != nil {
 				return err
@@ -80,6 +85,7 @@ A new 3-replica cluster: start each replica with the same --peer list and
 	f.StringVar(&cfg.NATSURL, "nats", "", "NATS URL for the change feed (empty: no feed)")
 	f.StringVar(&cfg.AuditFile, "audit-log", "", "audit log file (JSON lines, rotated; also sent to NATS stream PACIFIC_AUDIT with --nats)")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-log-max-bytes", 100<<20, "rotate the audit log at this size (5 old files are kept)")
+	ssoOpts.add(cmd)
 	f.StringVar(&adminConfig, "admin-config", "", "write a pacctl config with a cluster-admin credential here (mode 0600) once serving; use it to create users and bindings")
 	f.DurationVar(&adminTTL, "admin-config-ttl", time.Hour, "life of the --admin-config access token (it also holds a refresh token)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "graceful drain limit (default 10s)")

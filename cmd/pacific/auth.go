@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
@@ -17,11 +19,48 @@ import (
 	"github.com/openpacific/pacific/services/authz"
 )
 
+// ssoFlags configure vSphere SSO token exchange.
+type ssoFlags struct {
+	certFile string
+	audience string
+	groups   []string
+}
+
+func (f *ssoFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.certFile, "sso-cert", "", "PEM file with the vSphere SSO signing certificate(s); enables 'pacctl login --sso'")
+	cmd.Flags().StringVar(&f.audience, "sso-audience", "", "audience SAML tokens must name (empty: any)")
+	cmd.Flags().StringSliceVar(&f.groups, "sso-group", nil, "group every SSO user is in (repeatable), to bind SSO users at once")
+}
+
+// config returns the SAML settings (nil when SSO is off).
+func (f *ssoFlags) config() (*authz.SAMLConfig, error) {
+	if f.certFile == "" {
+		if f.audience != "" || len(f.groups) > 0 {
+			return nil, errors.New("--sso-audience and --sso-group need --sso-cert")
+		}
+		return nil, nil
+	}
+	b, err := os.ReadFile(f.certFile)
+	if err != nil {
+		return nil, fmt.Errorf("--sso-cert: %w", err)
+	}
+	certs, err := authz.ParseCertificatesPEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("--sso-cert %s: %w", f.certFile, err)
+	}
+	for _, g := range f.groups {
+		if g == "" || strings.HasPrefix(g, "system:") {
+			return nil, fmt.Errorf("--sso-group %q: system: groups are reserved", g)
+		}
+	}
+	return &authz.SAMLConfig{Certificates: certs, Audience: f.audience, Groups: f.groups}, nil
+}
+
 // authFunc wires the token service into an API server replica and stores
 // it in *svc, for minting the credentials of in-process components.
-func authFunc(logger *slog.Logger, svc **authz.Service) apiserver.AuthFunc {
+func authFunc(logger *slog.Logger, sso *authz.SAMLConfig, svc **authz.Service) apiserver.AuthFunc {
 	return func(_ context.Context, env apiserver.AuthEnv) (apiserver.AuthHooks, error) {
-		s, err := authz.New(authz.Config{Records: env.Records, Logger: logger})
+		s, err := authz.New(authz.Config{Records: env.Records, Logger: logger, SSO: sso})
 		if err != nil {
 			return apiserver.AuthHooks{}, err
 		}

@@ -35,6 +35,7 @@ type devOptions struct {
 	sim      simOptions
 	sched    schedulerFlags
 	ctrl     controllerFlags
+	sso      ssoFlags
 }
 
 func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -68,6 +69,7 @@ server, one API server replica and the controllers. Data survives restarts in
 	o.sim.addFlags(cmd)
 	o.sched.add(cmd, "scheduler-")
 	o.ctrl.add(cmd)
+	o.sso.add(cmd)
 	return cmd
 }
 
@@ -136,9 +138,13 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 			defer reg.Close(context.WithoutCancel(ctx))
 		}
 	}
+	sso, err := o.sso.config()
+	if err != nil {
+		return err
+	}
 	var tokens *authz.Service
 	api, err := apiserver.New(ctx, apiserver.Config{
-		Auth:      authFunc(logger, &tokens),
+		Auth:      authFunc(logger, sso, &tokens),
 		ID:        "dev",
 		DataDir:   filepath.Join(o.dataDir, "apiserver"),
 		Listen:    o.listen,

@@ -114,11 +114,15 @@ func (s *Service) Run(ctx context.Context) {
 // sweep deletes refresh tokens and revocations past their expiry.
 func (s *Service) sweep(ctx context.Context) {
 	now := s.cfg.Now().Unix()
-	if all, err := s.cfg.Records.ListRecords(ctx, collRevoked); err == nil {
-		for jti, b := range all {
+	for _, coll := range []string{collRevoked, collSAMLSeen} {
+		all, err := s.cfg.Records.ListRecords(ctx, coll)
+		if err != nil {
+			continue
+		}
+		for name, b := range all {
 			var exp int64
 			if _, err := fmt.Sscan(string(b), &exp); err != nil || exp < now {
-				_ = s.cfg.Records.DeleteRecord(ctx, collRevoked, jti)
+				_ = s.cfg.Records.DeleteRecord(ctx, coll, name)
 			}
 		}
 	}

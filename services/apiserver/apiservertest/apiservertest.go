@@ -33,6 +33,8 @@ type Options struct {
 	NoAuth bool
 	// TokenTTL shortens tokens (default 15m) for expiry tests.
 	TokenTTL time.Duration
+	// SSO enables SAML token exchange.
+	SSO *authz.SAMLConfig
 }
 
 // Start runs a single-replica API server WITHOUT authentication or RBAC
@@ -167,7 +169,7 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 			cfg.Peers = nil
 		}
 		if !opts.NoAuth {
-			cfg.Auth = AuthFunc(authz.Config{Logger: logger, TokenTTL: opts.TokenTTL})
+			cfg.Auth = AuthFunc(authz.Config{Logger: logger, TokenTTL: opts.TokenTTL, SSO: opts.SSO})
 		}
 		if opts.Tweak != nil {
 			opts.Tweak(&cfg)
