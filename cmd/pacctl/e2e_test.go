@@ -363,12 +363,8 @@ func TestConfigSelectsTarget(t *testing.T) {
 func startAPI(t *testing.T) (*apiservertest.Replica, string) {
 	t.Helper()
 	api := apiservertest.StartReplica(t)
-	path := filepath.Join(t.TempDir(), "admin.yaml")
-	cfg := &client.Config{CurrentContext: "admin", Contexts: []client.Context{{Name: "admin", Server: api.Addr(), Token: api.Token(t, "admin", grpcserver.GroupMasters)}}}
-	if err := cfg.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	return api, "--config=" + path
+	_, flag := startAPIFor(t, api)
+	return api, flag
 }
 
 func TestUsageErrors(t *testing.T) {

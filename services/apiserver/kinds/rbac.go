@@ -12,7 +12,7 @@ import (
 )
 
 // RBACVerbs are the verbs rules may name ("*" matches all).
-var RBACVerbs = []string{"get", "list", "watch", "create", "update", "updatestatus", "delete", "exec", "logs"}
+var RBACVerbs = []string{"get", "list", "watch", "create", "update", "updatestatus", "delete", "exec", "logs", "evict"}
 
 // BuiltinClusterRoles cannot be created as objects: the server defines them.
 var BuiltinClusterRoles = []string{apis.RoleViewer, apis.RoleEditor, apis.RoleOwner, apis.RoleClusterAdmin}

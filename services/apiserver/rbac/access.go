@@ -7,6 +7,7 @@ import (
 	"github.com/openpacific/pacific/internal/apierr"
 	"github.com/openpacific/pacific/internal/grpcserver"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
+	"github.com/openpacific/pacific/services/apiserver/kinds"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 )
 
@@ -34,8 +35,8 @@ func (s *AccessService) WhoAmI(ctx context.Context, _ *authv1.WhoAmIRequest) (*a
 func (s *AccessService) CheckAccess(ctx context.Context, req *authv1.CheckAccessRequest) (*authv1.CheckAccessResponse, error) {
 	var fe apierr.FieldErrors
 	verb := strings.ToLower(req.GetVerb())
-	if verb != "*" && !contains(verbs, verb) {
-		fe.Add("verb", "unknown verb %q: want one of %s", req.GetVerb(), strings.Join(verbs, ", "))
+	if verb != "*" && !contains(kinds.RBACVerbs, verb) {
+		fe.Add("verb", "unknown verb %q: want one of %s", req.GetVerb(), strings.Join(kinds.RBACVerbs, ", "))
 	}
 	k := s.resolve(req.GetResource())
 	if k == nil {
@@ -62,8 +63,6 @@ func (s *AccessService) CheckAccess(ctx context.Context, req *authv1.CheckAccess
 	}
 	return &authv1.CheckAccessResponse{Allowed: d == grpcserver.Allow, Reason: reason}, nil
 }
-
-var verbs = []string{"get", "list", "watch", "create", "update", "updatestatus", "delete", "exec", "logs"}
 
 // resolve finds a kind by plural, kind name or short name.
 func (s *AccessService) resolve(name string) *registry.Kind {
