@@ -58,7 +58,8 @@ func TestDevRunsPods(t *testing.T) {
 		t.Fatalf("namespace: %q", r.stderr)
 	}
 	// The readiness probe reads a file the test creates with exec; the
-	// liveness probe fails once /tmp/die exists.
+	// liveness probe fails once /tmp/die exists. Generous probe timeouts:
+	// on a loaded machine a slow exec must not count as a failure.
 	manifest := fmt.Sprintf(`apiVersion: core.pacific.dev/v1
 kind: Pod
 metadata: {name: web, namespace: demo}
@@ -70,8 +71,8 @@ spec:
     image: %s/busybox:1
     command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]
     resources: {requests: {cpu: 100m, memory: 32Mi}, limits: {memory: 64Mi}}
-    readinessProbe: {exec: {command: ["cat", "/tmp/ready"]}, periodSeconds: 1}
-    livenessProbe: {exec: {command: ["sh", "-c", "test ! -e /tmp/die"]}, periodSeconds: 1, failureThreshold: 1}
+    readinessProbe: {exec: {command: ["cat", "/tmp/ready"]}, periodSeconds: 1, timeoutSeconds: 20}
+    livenessProbe: {exec: {command: ["sh", "-c", "test ! -e /tmp/die"]}, periodSeconds: 1, timeoutSeconds: 20, failureThreshold: 1}
 `, registry)
 	if r := run(manifest, "apply", "-f", "-"); r.code != 0 {
 		t.Fatalf("apply pod: %q", r.stderr)

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,17 +33,26 @@ func startProcess(t *testing.T, bin string, args ...string) (*exec.Cmd, *syncBuf
 // explains the next pod.
 func TestSchedulerReplicasFailOver(t *testing.T) {
 	bins := build(t)
-	api := freeAddr(t)
-	startProcess(t, bins.pacific, "apiserver", "--data-dir", t.TempDir(), "--listen", api, "--raft-addr", freeAddr(t), "--bootstrap")
-	srv := "--server=" + api
+	api, dir := freeAddr(t), t.TempDir()
+	adminConfig := filepath.Join(dir, "admin.yaml")
+	startProcess(t, bins.pacific, "apiserver", "--data-dir", filepath.Join(dir, "data"), "--listen", api, "--raft-addr", freeAddr(t), "--bootstrap", "--admin-config", adminConfig)
+	srv := "--config=" + adminConfig
 	// The API server is up once it takes the namespace.
 	poll(t, 60*time.Second, func() (bool, string) {
 		r := pacctl(t, bins, nil, demoNamespace, srv, "apply", "-f", "-")
 		return r.code == 0, r.stderr
 	})
+	r := pacctl(t, bins, nil, "", srv, "auth", "token", "system:scheduler")
+	if r.code != 0 {
+		t.Fatalf("auth token: code=%d stderr=%q", r.code, r.stderr)
+	}
+	tokenFile := filepath.Join(dir, "scheduler.token")
+	if err := os.WriteFile(tokenFile, []byte(strings.TrimSpace(r.stdout)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	scheds := map[string]*exec.Cmd{}
 	for _, id := range []string{"sched-a", "sched-b"} {
-		scheds[id], _ = startProcess(t, bins.pacific, "scheduler", srv, "--identity", id, "--lease-duration", "2s")
+		scheds[id], _ = startProcess(t, bins.pacific, "scheduler", "--server="+api, "--token-file", tokenFile, "--identity", id, "--lease-duration", "2s")
 	}
 	holder := func() string {
 		r := pacctl(t, bins, nil, "", srv, "get", "lease", "pacific-scheduler", "-n", "pacific-system", "-o", "json")

@@ -30,10 +30,12 @@ func TestDevSimHosts(t *testing.T) {
 
 	dev := startDev(t, bins, t.TempDir(), freeAddr(t), "--sim-hosts", "3", "--sim-host-cpu", "2")
 	cfg := "--config=" + dev.config
-	r := pacctl(t, bins, nil, "", cfg, "get", "hosts", "-l", "pacific.dev/simulated=true", "-o", "wide")
-	if r.code != 0 || strings.Count(r.stdout, "sim-") != 3 {
-		t.Fatalf("get hosts: code=%d stdout=%q stderr=%q", r.code, r.stdout, r.stderr)
-	}
+	var r result
+	// The simulated hosts register themselves shortly after start.
+	poll(t, 30*time.Second, func() (bool, string) {
+		r = pacctl(t, bins, nil, "", cfg, "get", "hosts", "-l", "pacific.dev/simulated=true", "-o", "wide")
+		return r.code == 0 && strings.Count(r.stdout, "sim-") == 3, r.stdout + r.stderr
+	})
 	r = pacctl(t, bins, nil, demoNamespace+"---\n"+simPod, cfg, "apply", "-f", "-")
 	if r.code != 0 {
 		t.Fatalf("apply: code=%d stderr=%q", r.code, r.stderr)
