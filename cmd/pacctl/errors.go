@@ -78,7 +78,7 @@ func (a *app) formatError(err error) string {
 	case codes.Unauthenticated:
 		return fmt.Sprintf("Error: Unauthenticated: %s", msg)
 	case codes.PermissionDenied:
-		return "Error: forbidden: " + msg
+		return "Error: PermissionDenied: " + msg
 	case codes.Canceled:
 		return "error: interrupted"
 	}
