@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ type options struct {
 	rounds   int
 	clients  int
 	conns    int
+	cpuProf  string
 }
 
 func main() {
@@ -34,6 +36,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 12, "off/on phase pairs (many short alternating phases spread a busy machine's noise evenly)")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent callers")
 	flag.IntVar(&o.conns, "conns", 4, "gRPC connections the callers share")
+	flag.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the auth-on phases here")
 	flag.Parse()
 	if o.duration <= 0 || o.rounds <= 0 || o.clients <= 0 || o.conns <= 0 {
 		fmt.Fprintln(os.Stderr, "authz: -duration, -rounds, -clients and -conns must be positive")
@@ -79,6 +82,13 @@ func run(o options) error {
 			order = []*target{on, off}
 		}
 		for _, t := range order {
+			if t.name == "on" && o.cpuProf != "" {
+				stop, err := startProfile(o.cpuProf, r)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			rate, err := measure(ctx, t, o)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
@@ -239,4 +249,20 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// startProfile profiles the first auth-on phase only.
+func startProfile(path string, round int) (func(), error) {
+	if round != 0 {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -58,7 +58,7 @@ type Service struct {
 
 	// verified caches recently verified tokens by SHA-256, so a busy
 	// client costs one signature check per cacheTTL, not one per call.
-	cacheMu  sync.Mutex
+	cacheMu  sync.RWMutex
 	verified map[[32]byte]cachedIdentity
 }
 
@@ -319,9 +319,9 @@ func (s *Service) Authenticate(ctx context.Context, _ string) (grpcserver.Identi
 func (s *Service) Verify(ctx context.Context, tok string) (grpcserver.Identity, error) {
 	now := s.cfg.Now()
 	sum := sha256.Sum256([]byte(tok))
-	s.cacheMu.Lock()
+	s.cacheMu.RLock()
 	c, ok := s.verified[sum]
-	s.cacheMu.Unlock()
+	s.cacheMu.RUnlock()
 	if ok && now.Before(c.exp) && now.Sub(c.checked) < cacheTTL {
 		return c.id, nil
 	}

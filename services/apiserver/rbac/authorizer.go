@@ -171,7 +171,7 @@ type index struct {
 	clusterBinds []binding
 	binds        []binding
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	subjects map[string]*compiled
 }
 
@@ -267,16 +267,25 @@ func (a *Authorizer) each(ctx context.Context, kind string, newMsg func() proto.
 }
 
 func subjectKey(id grpcserver.Identity) string {
-	groups := slices.Clone(id.Groups)
-	slices.Sort(groups)
-	return id.User + "\x00" + strings.Join(groups, "\x00")
+	groups := id.Groups
+	if !slices.IsSorted(groups) {
+		groups = slices.Clone(groups)
+		slices.Sort(groups)
+	}
+	var b strings.Builder
+	b.WriteString(id.User)
+	for _, g := range groups {
+		b.WriteByte(0)
+		b.WriteString(g)
+	}
+	return b.String()
 }
 
 func (idx *index) compiled(id grpcserver.Identity) *compiled {
 	key := subjectKey(id)
-	idx.mu.Lock()
+	idx.mu.RLock()
 	c, ok := idx.subjects[key]
-	idx.mu.Unlock()
+	idx.mu.RUnlock()
 	if ok {
 		return c
 	}
