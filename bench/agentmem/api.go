@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/internal/devregistry"
+	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver"
@@ -39,8 +41,12 @@ func startControl(ctx context.Context, dir, busybox string, log *slog.Logger) (_
 			cp.close(context.WithoutCancel(ctx), discard)
 		}
 	}()
+	apiTLS, clientTLS, err := pki.Ephemeral(grpcserver.APIServerUserPrefix+"bench", grpcserver.GroupAPIServers)
+	if err != nil {
+		return nil, err
+	}
 	api, err := apiserver.New(ctx, apiserver.Config{
-		ID: "bench", DataDir: filepath.Join(dir, "apiserver"), Listen: "127.0.0.1:0",
+		ID: "bench", TLS: apiTLS, DataDir: filepath.Join(dir, "apiserver"), Listen: "127.0.0.1:0",
 		Bootstrap: true, Logger: log.With("component", "apiserver"),
 	})
 	if err != nil {
@@ -54,7 +60,7 @@ func startControl(ctx context.Context, dir, busybox string, log *slog.Logger) (_
 	if err := api.Store().WaitLeader(wctx); err != nil {
 		return nil, fmt.Errorf("API server store: %w", err)
 	}
-	if cp.c, err = client.New(client.Options{Servers: []string{api.Addr()}}); err != nil {
+	if cp.c, err = client.New(client.Options{Servers: []string{api.Addr()}, TLS: clientTLS}); err != nil {
 		return nil, fmt.Errorf("API client: %w", err)
 	}
 	cp.pods = client.For[*corev1.Pod](cp.c)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openpacific/pacific/internal/devregistry"
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
@@ -99,8 +100,12 @@ func startEnv(ctx context.Context, cfg envConfig) (_ *env, err error) {
 }
 
 func (e *env) startAPI(ctx context.Context) error {
+	apiTLS, clientTLS, err := pki.Ephemeral(grpcserver.APIServerUserPrefix+"bench", grpcserver.GroupAPIServers)
+	if err != nil {
+		return err
+	}
 	api, err := apiserver.New(ctx, apiserver.Config{
-		ID: "bench", DataDir: filepath.Join(e.dir, "apiserver"), Listen: "127.0.0.1:0",
+		ID: "bench", TLS: apiTLS, DataDir: filepath.Join(e.dir, "apiserver"), Listen: "127.0.0.1:0",
 		Bootstrap: true, Logger: e.log.With("component", "apiserver"),
 	})
 	if err != nil {
@@ -114,7 +119,7 @@ func (e *env) startAPI(ctx context.Context) error {
 	if err := api.Store().WaitLeader(wctx); err != nil {
 		return fmt.Errorf("API server store: %w", err)
 	}
-	if e.c, err = client.New(client.Options{Servers: []string{api.Addr()}}); err != nil {
+	if e.c, err = client.New(client.Options{Servers: []string{api.Addr()}, TLS: clientTLS}); err != nil {
 		return fmt.Errorf("API client: %w", err)
 	}
 	e.pods = client.For[*corev1.Pod](e.c)

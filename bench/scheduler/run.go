@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/sdk/client"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -45,11 +47,15 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	tlsDir := filepath.Join(dir, "pki")
+	if err := benchPKI(tlsDir); err != nil {
+		return err
+	}
 	level := o.logLevel.String()
 	adminConfig := filepath.Join(dir, "admin.yaml")
 	api, err := startProc("apiserver", bin, filepath.Join(dir, "apiserver.log"), "apiserver", "--log-level", level,
 		"--data-dir", filepath.Join(dir, "apiserver"), "--listen", apiAddr, "--raft-addr", raftAddr, "--bootstrap",
-		"--admin-config", adminConfig)
+		"--admin-config", adminConfig, "--tls-dir", tlsDir, "--tls-name", "apiserver")
 	if err != nil {
 		return err
 	}
@@ -89,7 +95,7 @@ func run(ctx context.Context, o options) error {
 		go func() { _ = fleet.Run(fleetCtx) }()
 	}
 
-	schedArgs := []string{"scheduler", "--log-level", level, "--server", apiAddr, "--token-file", schedToken, "--identity", "bench", "--lease-duration", "5s"}
+	schedArgs := []string{"scheduler", "--log-level", level, "--server", apiAddr, "--token-file", schedToken, "--tls-dir", tlsDir, "--identity", "bench", "--lease-duration", "5s"}
 	if o.bindWorkers > 0 {
 		schedArgs = append(schedArgs, "--bind-workers", strconv.Itoa(o.bindWorkers))
 	}
@@ -377,4 +383,30 @@ func (r *results) print(o options) {
 	fmt.Println("(bench = this process: pod creates, the watch, and the simulated hosts' lease renewals)")
 	fmt.Printf("reference: kube-scheduler's CI floor is %.0f pods/s at 5,000 nodes (not run here; see README): ratio %.2f\n",
 		kubeSchedulerReference, r.podsPerSec/kubeSchedulerReference)
+}
+
+// benchPKI writes a CA and the API server's and scheduler's certificates
+// into dir (what 'pacific ca init/issue' do); the API server puts the CA
+// into the admin config this process reads.
+func benchPKI(dir string) error {
+	ca, err := pki.NewCA("bench-scheduler-ca")
+	if err != nil {
+		return err
+	}
+	if err := ca.Save(dir); err != nil {
+		return err
+	}
+	for name, who := range map[string][]string{
+		"apiserver": {grpcserver.APIServerUserPrefix + "apiserver-0", grpcserver.GroupAPIServers},
+		"scheduler": {grpcserver.UserScheduler},
+	} {
+		b, err := ca.LoopbackBundle(who[0], who[1:]...)
+		if err != nil {
+			return err
+		}
+		if err := b.Identity.Save(dir, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -143,7 +143,7 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 		return err
 	}
 	defer ec.close()
-	api, err := newAPISystem(pacEPs, o.conns, o.valueSize, runID)
+	api, err := newAPISystem(pacEPs, pac.ca, o.conns, o.valueSize, runID)
 	if err != nil {
 		return err
 	}

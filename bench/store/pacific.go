@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/natsembed"
+	"github.com/openpacific/pacific/internal/pki"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/apiserver/store"
@@ -28,6 +30,8 @@ type pacificCluster struct {
 	nats     *natsembed.Server
 	log      *slog.Logger
 	stopOnce sync.Once
+	// ca signs the replicas' certificates; clients trusts it.
+	ca *pki.CA
 }
 
 func startPacific(ctx context.Context, dir string, n int, withFeed bool, log *slog.Logger) (*pacificCluster, error) {
@@ -35,8 +39,12 @@ func startPacific(ctx context.Context, dir string, n int, withFeed bool, log *sl
 	if err != nil {
 		return nil, err
 	}
+	ca, err := pki.NewCA("bench-store-ca")
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &pacificCluster{cancel: cancel, log: log}
+	c := &pacificCluster{cancel: cancel, log: log, ca: ca}
 	natsURL := ""
 	if withFeed {
 		c.nats, err = natsembed.Start(ctx, natsembed.Config{StoreDir: filepath.Join(dir, "nats"), Logger: log})
@@ -67,6 +75,10 @@ func startPacific(ctx context.Context, dir string, n int, withFeed bool, log *sl
 		}
 		if n == 1 {
 			cfg.Peers = nil
+		}
+		if cfg.TLS, err = ca.LoopbackBundle(grpcserver.APIServerUserPrefix+cfg.ID, grpcserver.GroupAPIServers); err != nil {
+			c.stop()
+			return nil, err
 		}
 		srv, err := apiserver.New(ctx, cfg)
 		if err != nil {
@@ -167,10 +179,14 @@ type apiSystem struct {
 	run     string
 }
 
-func newAPISystem(endpoints []string, conns, valueSize int, run string) (*apiSystem, error) {
+func newAPISystem(endpoints []string, ca *pki.CA, conns, valueSize int, run string) (*apiSystem, error) {
+	tlsConfig, err := pki.ClientConfig(ca.CertPEM, pki.Identity{})
+	if err != nil {
+		return nil, err
+	}
 	s := &apiSystem{value: string(makeValue(valueSize)), run: run}
 	for i := range conns {
-		cc, err := grpc.NewClient(endpoints[i%len(endpoints)], grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(endpoints[i%len(endpoints)], grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("dial %s: %w", endpoints[i%len(endpoints)], err)

@@ -82,9 +82,10 @@ func (a *app) loginTarget() (path string, cfg *client.Config, server string, err
 	return path, cfg, server, nil
 }
 
-// anonymousClient talks to server without any credential (login, refresh).
-func (a *app) anonymousClient(server string) (authv1.AuthServiceClient, func(), error) {
-	c, err := client.New(client.Options{Servers: strings.Split(server, ","), UserAgent: "pacctl/" + version(), ConnectTimeout: connectTimeout})
+// anonymousClient talks to server without any credential (login, refresh),
+// trusting caPEM for the server's certificate.
+func (a *app) anonymousClient(server string, caPEM []byte) (authv1.AuthServiceClient, func(), error) {
+	c, err := client.New(client.Options{Servers: strings.Split(server, ","), CAPEM: caPEM, UserAgent: "pacctl/" + version(), ConnectTimeout: connectTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,7 +98,11 @@ func (a *app) login(ctx context.Context, username string, sso bool, samlFile str
 	if err != nil {
 		return err
 	}
-	auth, done, err := a.anonymousClient(server)
+	caPEM, err := a.loginCA(ctx, cfg, server)
+	if err != nil {
+		return err
+	}
+	auth, done, err := a.anonymousClient(server, caPEM)
 	if err != nil {
 		return err
 	}
@@ -134,6 +139,7 @@ func (a *app) login(ctx context.Context, username string, sso bool, samlFile str
 	servers := strings.Split(server, ",")
 	cctx.Server, cctx.Servers = servers[0], servers[1:]
 	cctx.User, cctx.Token, cctx.RefreshToken = tokens.GetUser(), tokens.GetAccessToken(), tokens.GetRefreshToken()
+	cctx.CertificateAuthorityData = string(caPEM)
 	cfg.SetContext(cctx)
 	cfg.CurrentContext = name
 	if err := cfg.Save(path); err != nil {
@@ -387,7 +393,7 @@ func (a *app) refreshIfExpired(path string, cfg *client.Config, cctx *client.Con
 	if cctx.RefreshToken == "" || cctx.Token == "" || !tokenExpiresBefore(cctx.Token, a.now().Add(time.Minute)) {
 		return nil
 	}
-	auth, done, err := a.anonymousClient(strings.Join(cctx.Addresses(), ","))
+	auth, done, err := a.anonymousClient(strings.Join(cctx.Addresses(), ","), []byte(cctx.CertificateAuthorityData))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/manifest"
@@ -41,12 +42,20 @@ func pacctl(t *testing.T, stdin string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var stdout, stderr strings.Builder
+	// Trust the test servers' CA (what a config's certificateAuthorityData does).
+	args = append([]string{"--certificate-authority=" + caFile(t)}, args...)
 	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
 func (r result) String() string {
 	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "stderr:\n" + r.stderr
+}
+
+// caFile writes the test CA's certificate for --certificate-authority.
+func caFile(t *testing.T) string {
+	t.Helper()
+	return writeFile(t, "ca.crt", string(testutil.CA(t).CertPEM))
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -237,7 +246,7 @@ func TestGetWatch(t *testing.T) {
 	var stderr strings.Builder
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{srv, "get", "namespaces", "-w"}, strings.NewReader(""), pw, &stderr)
+		done <- run(ctx, []string{"--certificate-authority=" + caFile(t), srv, "get", "namespaces", "-w"}, strings.NewReader(""), pw, &stderr)
 		pw.Close()
 	}()
 	lines := make(chan string)

@@ -36,6 +36,7 @@ type globalFlags struct {
 	config         string
 	server         string
 	token          string
+	caFile         string
 	context        string
 	namespace      string
 	requestTimeout time.Duration
@@ -76,6 +77,7 @@ func newRootCommand(a *app) *cobra.Command {
 	pf.StringVar(&a.flags.config, "config", "", "client config file (default $"+client.ConfigEnv+", else ~/.pacific/pacctl.yaml)")
 	pf.StringVar(&a.flags.server, "server", "", "API server address host:port (several: comma-separated); overrides the context's")
 	pf.StringVar(&a.flags.token, "token", "", "bearer token for the API; overrides the context's")
+	pf.StringVar(&a.flags.caFile, "certificate-authority", "", "PEM file of the CA that signed the API server's certificate; overrides the context's")
 	pf.StringVar(&a.flags.context, "context", "", "the config file context to use (default: its currentContext)")
 	pf.StringVarP(&a.flags.namespace, "namespace", "n", "", `namespace for namespaced kinds (default: the context's, else "default")`)
 	pf.DurationVar(&a.flags.requestTimeout, "request-timeout", 0, "give up on a request after this long, e.g. 30s (0: no limit; watches are not limited)")

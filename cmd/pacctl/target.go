@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -72,6 +75,16 @@ func (a *app) resolveTarget() (target, error) {
 	if a.flags.token != "" {
 		t.opts.Token = a.flags.token
 	}
+	if a.flags.caFile != "" {
+		pem, err := os.ReadFile(a.flags.caFile)
+		if err != nil {
+			return target{}, fmt.Errorf("--certificate-authority: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return target{}, fmt.Errorf("--certificate-authority %s: no PEM certificate in it", a.flags.caFile)
+		}
+		t.opts.CAPEM = pem
+	}
 	if a.flags.namespace != "" {
 		t.namespace = a.flags.namespace
 	}
@@ -107,6 +120,17 @@ func (a *app) client() (*client.Client, error) {
 	t, err := a.resolveTarget()
 	if err != nil {
 		return nil, err
+	}
+	if len(t.opts.CAPEM) == 0 && t.opts.TLS == nil {
+		// Same rules as login: a context naming this server, else trust a
+		// loopback server on first use.
+		ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+		defer cancel()
+		server := strings.Join(t.opts.Servers, ",")
+		if t.opts.CAPEM, err = a.loginCA(ctx, &client.Config{}, server); err != nil && !errors.Is(err, errUnreachable) {
+			a.target = server
+			return nil, err
+		}
 	}
 	c, err := client.New(t.opts)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -24,7 +25,7 @@ import (
 func startCluster(t *testing.T) (addr string, c *client.Client) {
 	t.Helper()
 	addr = apiservertest.Start(t)
-	c, err := client.New(client.Options{Servers: []string{addr}})
+	c, err := client.New(client.Options{Servers: []string{addr}, TLS: testutil.ClientTLS(t, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,12 @@ import (
 
 func newAPIServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var (
-		cfg         apiserver.Config
-		peers       []string
-		adminConfig string
-		ssoOpts     ssoFlags
-		adminTTL    time.Duration
+		cfg           apiserver.Config
+		peers         []string
+		adminConfig   string
+		ssoOpts       ssoFlags
+		adminTTL      time.Duration
+		tlsDir, tlsAs string
 	)
 	cmd := &cobra.Command{
 		Use:   "apiserver",
@@ -30,7 +31,7 @@ A new 3-replica cluster: start each replica with the same --peer list and
 --bootstrap; a replica that joins an existing cluster starts without
 --bootstrap and is added with 'pacctl admin members add'.`,
 		Example: `  pacific apiserver --id a --data-dir /var/lib/pacific/a --listen 10.0.0.1:7443 \
-    --raft-addr 10.0.0.1:7444 --bootstrap \
+    --raft-addr 10.0.0.1:7444 --bootstrap --tls-dir /etc/pacific/tls \
     --peer a=10.0.0.1:7444@10.0.0.1:7443 --peer b=10.0.0.2:7444@10.0.0.2:7443 --peer c=10.0.0.3:7444@10.0.0.3:7443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,6 +48,12 @@ A new 3-replica cluster: start each replica with the same --peer list and
 			}
 			if cfg.DataDir == "" {
 				return fmt.Errorf("--data-dir is required")
+			}
+			if tlsAs == "" {
+				tlsAs = cfg.ID
+			}
+			if cfg.TLS, err = loadTLS(tlsDir, tlsAs); err != nil {
+				return err
 			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
@@ -65,7 +72,7 @@ A new 3-replica cluster: start each replica with the same --peer list and
 				// Written once the store has a leader and a signing key,
 				// while the server already serves.
 				go func() {
-					if err := writeAdminConfig(ctx, tokens, adminConfig, srv.Addr(), adminTTL); err != nil {
+					if err := writeAdminConfig(ctx, tokens, adminConfig, srv.Addr(), cfg.TLS.CAPEM, adminTTL); err != nil {
 						logger.Error("cannot write --admin-config", "path", adminConfig, "err", err)
 						return
 					}
@@ -83,6 +90,8 @@ A new 3-replica cluster: start each replica with the same --peer list and
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap a new cluster from --peer (or this replica alone) if the data dir is empty")
 	f.StringArrayVar(&peers, "peer", nil, "initial member ID=RAFT_ADDR@API_ADDR (repeatable)")
 	f.StringVar(&cfg.NATSURL, "nats", "", "NATS URL for the change feed (empty: no feed)")
+	f.StringVar(&tlsDir, "tls-dir", "", "directory with ca.crt and this replica's certificate from 'pacific ca issue --kind apiserver' (required)")
+	f.StringVar(&tlsAs, "tls-name", "", "NAME of the certificate files in --tls-dir (default: --id)")
 	f.StringVar(&cfg.AuditFile, "audit-log", "", "audit log file (JSON lines, rotated; also sent to NATS stream PACIFIC_AUDIT with --nats)")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-log-max-bytes", 100<<20, "rotate the audit log at this size (5 old files are kept)")
 	ssoOpts.add(cmd)

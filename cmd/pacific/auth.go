@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/sdk/client"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	"github.com/openpacific/pacific/services/apiserver"
@@ -92,10 +93,16 @@ func issueUntil(ctx context.Context, s *authz.Service, user string, groups []str
 	}
 }
 
-// serviceClient is a client acting as an in-process component's identity.
-func serviceClient(addr string, s *authz.Service, user string, groups ...string) (*client.Client, error) {
+// serviceClient is a client acting as an in-process component's identity:
+// TLS with the component's certificate, plus a service token.
+func serviceClient(addr string, b *pki.Bundle, s *authz.Service, user string, groups ...string) (*client.Client, error) {
+	tlsConfig, err := b.Client()
+	if err != nil {
+		return nil, err
+	}
 	return client.New(client.Options{
 		Servers:     []string{addr},
+		TLS:         tlsConfig,
 		DialOptions: []grpc.DialOption{grpc.WithPerRPCCredentials(s.Credentials(user, groups...))},
 	})
 }
@@ -118,13 +125,14 @@ func readTokenFile(path string) (string, error) {
 
 // writeAdminConfig writes a pacctl config holding a cluster-admin
 // credential for server (mode 0600).
-func writeAdminConfig(ctx context.Context, s *authz.Service, path, server string, ttl time.Duration) error {
+func writeAdminConfig(ctx context.Context, s *authz.Service, path, server string, caPEM []byte, ttl time.Duration) error {
 	admin, err := issueUntil(ctx, s, devAdminUser, []string{grpcserver.GroupMasters}, ttl)
 	if err != nil {
 		return err
 	}
 	cfg := &client.Config{CurrentContext: "admin", Contexts: []client.Context{{
 		Name: "admin", Server: server, User: devAdminUser, Token: admin.GetAccessToken(), RefreshToken: admin.GetRefreshToken(),
+		CertificateAuthorityData: string(caPEM),
 	}}}
 	if err := cfg.Save(path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -52,6 +52,7 @@ func newControllersCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 		server, identity, tokenFile string
 		leaseDuration               time.Duration
 		flags                       controllerFlags
+		tlsDir, tlsAs               string
 	)
 	cmd := &cobra.Command{
 		Use:   "controllers",
@@ -60,7 +61,7 @@ func newControllersCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 collection, host lifecycle (lost hosts, eviction, maintenance). Several
 replicas may run; the one holding the Lease pacific-system/pacific-controllers
 works and the others take over within --lease-duration if it stops.`,
-		Example: `  pacific controllers --server 10.0.0.1:7443 --pod-eviction-timeout 2m`,
+		Example: `  pacific controllers --server 10.0.0.1:7443 --tls-dir /etc/pacific/tls --pod-eviction-timeout 2m`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := g.logger(stderr)
@@ -80,9 +81,17 @@ works and the others take over within --lease-duration if it stops.`,
 				host, _ := os.Hostname()
 				identity = fmt.Sprintf("%s-%d", host, os.Getpid())
 			}
+			bundle, err := loadTLS(tlsDir, tlsAs)
+			if err != nil {
+				return err
+			}
+			apiTLS, err := bundle.Client()
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
-			opts := client.Options{Servers: []string{server}}
+			opts := client.Options{Servers: []string{server}, TLS: apiTLS}
 			if opts.Token, err = readTokenFile(tokenFile); err != nil {
 				return err
 			}
@@ -103,6 +112,8 @@ works and the others take over within --lease-duration if it stops.`,
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "API server address host:port (required)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the controllers' bearer token ('pacctl auth token system:controllers'; until mTLS client certificates replace it)")
+	f.StringVar(&tlsDir, "tls-dir", "", "directory with ca.crt and the certificate from 'pacific ca issue --kind service --name controllers' (required)")
+	f.StringVar(&tlsAs, "tls-name", "controllers", "NAME of the certificate files in --tls-dir")
 	f.StringVar(&identity, "identity", "", "this replica's name in the leader Lease (default: hostname-pid)")
 	f.DurationVar(&leaseDuration, "lease-duration", defaultControllersLeaseDuration, "failover time: another replica takes over when the leader has not renewed for this long")
 	flags.add(cmd)

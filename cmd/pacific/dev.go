@@ -114,6 +114,10 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	if err != nil {
 		return err
 	}
+	ca, certs, err := devPKI(filepath.Join(o.dataDir, "pki"), o.hostName)
+	if err != nil {
+		return err
+	}
 	natsSrv, err := natsembed.Start(ctx, natsembed.Config{Host: "127.0.0.1", StoreDir: filepath.Join(o.dataDir, "nats"), Logger: logger.With("component", "nats")})
 	if err != nil {
 		return fmt.Errorf("start embedded NATS: %w", err)
@@ -152,6 +156,7 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		Bootstrap: true,
 		NATSURL:   natsSrv.ClientURL(),
 		AuditFile: filepath.Join(o.dataDir, "audit", "audit.log"),
+		TLS:       certs["apiserver-dev"],
 		Logger:    logger,
 	})
 	if err != nil {
@@ -169,18 +174,19 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	}
 	cfg := &client.Config{CurrentContext: "dev", Contexts: []client.Context{{
 		Name: "dev", Server: api.Addr(), User: devAdminUser, Token: admin.GetAccessToken(), RefreshToken: admin.GetRefreshToken(),
+		CertificateAuthorityData: string(ca.CertPEM),
 	}}}
 	if err := cfg.Save(configPath); err != nil {
 		api.Close()
 		return fmt.Errorf("write %s: %w", configPath, err)
 	}
-	c, err := serviceClient(api.Addr(), tokens, grpcserver.UserControllers)
+	c, err := serviceClient(api.Addr(), certs["controllers"], tokens, grpcserver.UserControllers)
 	if err != nil {
 		api.Close()
 		return err
 	}
 	defer c.Close()
-	hostClient, err := serviceClient(api.Addr(), tokens, grpcserver.HostUserPrefix+o.hostName, grpcserver.GroupHosts)
+	hostClient, err := serviceClient(api.Addr(), certs["host-"+o.hostName], tokens, grpcserver.HostUserPrefix+o.hostName, grpcserver.GroupHosts)
 	if err != nil {
 		api.Close()
 		return err
@@ -195,11 +201,11 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	if reason := nodeUnavailable(o.runcPath); reason != "" {
 		podsLine = "NO local host: " + reason + "; pods stay Pending"
 	} else if local, err = startNode(ctx, nodeConfig{dataDir: o.dataDir, hostName: o.hostName, runcPath: o.runcPath, api: hostClient, logger: logger, natsURL: natsSrv.ClientURL(),
-		leaseDuration: lease, renewInterval: renew}); err != nil {
+		leaseDuration: lease, renewInterval: renew, tls: certs["host-"+o.hostName], imageTLS: certs["imagesvc"]}); err != nil {
 		api.Close()
 		return err
 	}
-	schedClient, err := serviceClient(api.Addr(), tokens, grpcserver.UserScheduler)
+	schedClient, err := serviceClient(api.Addr(), certs["scheduler"], tokens, grpcserver.UserScheduler)
 	if err != nil {
 		api.Close()
 		return err

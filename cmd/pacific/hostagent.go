@@ -10,15 +10,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/hostagent"
 )
 
 func newHostAgentCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var (
-		cfg       nodeConfig
-		server    string
-		tokenFile string
+		cfg           nodeConfig
+		server        string
+		tokenFile     string
+		tlsDir, tlsAs string
 	)
 	cmd := &cobra.Command{
 		Use:   "hostagent",
@@ -49,9 +51,19 @@ next start re-adopts them.`,
 			if reason := nodeUnavailable(cfg.runcPath); reason != "" {
 				return errors.New(reason)
 			}
+			if tlsAs == "" {
+				tlsAs = cfg.hostName
+			}
+			if cfg.tls, err = loadTLS(tlsDir, tlsAs); err != nil {
+				return err
+			}
+			apiTLS, err := cfg.tls.Client()
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
-			opts := client.Options{Servers: []string{server}}
+			opts := client.Options{Servers: []string{server}, TLS: apiTLS}
 			if opts.Token, err = readTokenFile(tokenFile); err != nil {
 				return err
 			}
@@ -77,11 +89,25 @@ next start re-adopts them.`,
 	f.StringVar(&cfg.agentListen, "listen", "127.0.0.1:7460", "address of the agent's logs/exec API, reachable from the API servers")
 	f.StringVar(&cfg.imageService, "image-service", "", "address of the image service (empty: run one in this process)")
 	f.StringVar(&cfg.natsURL, "nats", "", "NATS URL for image prefetch requests (embedded image service only)")
+	f.StringVar(&tlsDir, "tls-dir", "", "directory with ca.crt and this host's certificate NAME.crt/NAME.key from 'pacific ca issue --kind host' (required)")
+	f.StringVar(&tlsAs, "tls-name", "", "NAME of the certificate files in --tls-dir (default: --host-name)")
 	return cmd
 }
 
+// loadTLS reads a service's CA and certificate for --tls-dir/--tls-name.
+func loadTLS(dir, name string) (*pki.Bundle, error) {
+	if dir == "" {
+		return nil, errors.New("--tls-dir is required: every internal connection is mutual TLS (see 'pacific ca --help')")
+	}
+	b, err := pki.LoadBundle(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-dir %s (--tls-name %s): %w", dir, name, err)
+	}
+	return b, nil
+}
+
 func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
-	var dataDir, listen string
+	var dataDir, listen, tlsDir, tlsAs string
 	cmd := &cobra.Command{
 		Use:   "imagesvc",
 		Short: "Run the image service of this host (for its host agent)",
@@ -94,9 +120,13 @@ func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 			if !filepath.IsAbs(dataDir) {
 				return fmt.Errorf("--data-dir %q: an absolute path is required", dataDir)
 			}
+			bundle, err := loadTLS(tlsDir, tlsAs)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
-			svc, srv, lis, err := startImageService(ctx, dataDir, listen, logger)
+			svc, srv, lis, err := startImageService(ctx, dataDir, listen, bundle, logger)
 			if err != nil {
 				return err
 			}
@@ -111,5 +141,7 @@ func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "/var/lib/pacific/images", "image cache directory")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7450", "address for the host agent (keep it on loopback)")
+	cmd.Flags().StringVar(&tlsDir, "tls-dir", "", "directory with ca.crt and the certificate from 'pacific ca issue --kind service --name imagesvc' (required)")
+	cmd.Flags().StringVar(&tlsAs, "tls-name", "imagesvc", "NAME of the certificate files in --tls-dir")
 	return cmd
 }

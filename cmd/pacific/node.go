@@ -14,9 +14,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/internal/prefetch"
 	"github.com/openpacific/pacific/sdk/client"
 	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
@@ -45,6 +46,11 @@ type nodeConfig struct {
 	// leaseDuration and renewInterval of the host's Lease (0: the agent's
 	// defaults, 40s and 10s).
 	leaseDuration, renewInterval time.Duration
+	// tls is the host's identity (system:host:<name>): the agent serves
+	// logs/exec to API servers only and calls the image service with it.
+	tls *pki.Bundle
+	// imageTLS is the embedded image service's identity (default tls).
+	imageTLS *pki.Bundle
 }
 
 // nodeUnavailable says why this machine cannot run pods (empty if it can).
@@ -72,11 +78,18 @@ type node struct {
 }
 
 func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
+	if cfg.tls == nil {
+		return nil, errors.New("host agent: TLS identity required (--tls-dir)")
+	}
 	n := &node{}
 	imageAddr := cfg.imageService
 	if imageAddr == "" {
 		var err error
-		if n.images, n.imageSrv, n.imageLis, err = startImageService(ctx, filepath.Join(cfg.dataDir, "images"), "127.0.0.1:0", cfg.logger); err != nil {
+		imageTLS := cfg.imageTLS
+		if imageTLS == nil {
+			imageTLS = cfg.tls
+		}
+		if n.images, n.imageSrv, n.imageLis, err = startImageService(ctx, filepath.Join(cfg.dataDir, "images"), "127.0.0.1:0", imageTLS, cfg.logger); err != nil {
 			return nil, err
 		}
 		imageAddr = n.imageLis.Addr().String()
@@ -87,8 +100,12 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 			}
 		}
 	}
-	var err error
-	if n.conn, err = grpc.NewClient(imageAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+	clientTLS, err := cfg.tls.Client()
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("host TLS: %w", err)
+	}
+	if n.conn, err = grpc.NewClient(imageAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS))); err != nil {
 		n.close()
 		return nil, fmt.Errorf("image service at %s: %w", imageAddr, err)
 	}
@@ -127,7 +144,13 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		n.close()
 		return nil, fmt.Errorf("host agent: %w", err)
 	}
-	n.agentSrv = grpcserver.New(grpcserver.Config{Logger: cfg.logger.With("component", "hostagent")})
+	// Only API server replicas may ask an agent for logs and exec.
+	agentCreds, err := serverCreds(cfg.tls, grpcserver.GroupAPIServers)
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	n.agentSrv = grpcserver.New(grpcserver.Config{Logger: cfg.logger.With("component", "hostagent"), ExtraOptions: []grpc.ServerOption{agentCreds}})
 	hostv1.RegisterHostAgentServiceServer(n.agentSrv, n.agent.APIServer())
 	go n.agentSrv.Serve(n.agentLis)
 	return n, nil
@@ -167,8 +190,13 @@ func (n *node) close() {
 
 // startImageService opens the image cache under root and serves its gRPC API
 // on listen.
-func startImageService(ctx context.Context, root, listen string, logger *slog.Logger) (*imagesvc.Service, *grpcserver.Server, net.Listener, error) {
+// Only host agents (group system:hosts) may call it.
+func startImageService(ctx context.Context, root, listen string, tlsBundle *pki.Bundle, logger *slog.Logger) (*imagesvc.Service, *grpcserver.Server, net.Listener, error) {
 	logger = logger.With("component", "imagesvc")
+	creds, err := serverCreds(tlsBundle, grpcserver.GroupHosts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	svc, err := imagesvc.New(ctx, imagesvc.Options{Root: root, Logger: logger})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("image service: %w", err)
@@ -178,10 +206,24 @@ func startImageService(ctx context.Context, root, listen string, logger *slog.Lo
 		svc.Close()
 		return nil, nil, nil, fmt.Errorf("image service listener on %s: %w", listen, err)
 	}
-	srv := grpcserver.New(grpcserver.Config{Logger: logger})
+	srv := grpcserver.New(grpcserver.Config{Logger: logger, ExtraOptions: []grpc.ServerOption{creds}})
 	imagev1.RegisterImageServiceServer(srv, grpcapi.New(svc))
 	go srv.Serve(lis)
 	return svc, srv, lis, nil
+}
+
+// serverCreds is mutual TLS for an internal port: the peer must present a
+// certificate from the CA whose groups include group.
+func serverCreds(b *pki.Bundle, group string) (grpc.ServerOption, error) {
+	if b == nil {
+		return nil, errors.New("TLS identity required (--tls-dir)")
+	}
+	cfg, err := b.Server(true)
+	if err != nil {
+		return nil, err
+	}
+	cfg.VerifyConnection = pki.RequireGroup(group)
+	return grpc.Creds(credentials.NewTLS(cfg)), nil
 }
 
 // startPrefetch consumes this host's image prefetch requests from NATS and

@@ -44,7 +44,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(newDevCommand(g, stdout, stderr), newAPIServerCommand(g, stderr),
-		newHostAgentCommand(g, stderr), newControllersCommand(g, stderr), newImageServiceCommand(g, stderr), newSchedulerCommand(g, stderr), &cobra.Command{
+		newHostAgentCommand(g, stderr), newControllersCommand(g, stderr), newImageServiceCommand(g, stderr), newSchedulerCommand(g, stderr), newCACommand(stdout), &cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
 			Args:  cobra.NoArgs,

@@ -35,10 +35,11 @@ func (f *schedulerFlags) config(prefix string) (scheduler.Config, error) {
 
 func newSchedulerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var (
-		server    string
-		tokenFile string
-		flags     schedulerFlags
-		cfg       scheduler.Config
+		server        string
+		tokenFile     string
+		flags         schedulerFlags
+		cfg           scheduler.Config
+		tlsDir, tlsAs string
 	)
 	cmd := &cobra.Command{
 		Use:   "scheduler",
@@ -46,7 +47,7 @@ func newSchedulerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 		Long: `Run the scheduler: it binds pending pods to hosts. Several replicas may run;
 the one holding the Lease pacific-system/pacific-scheduler schedules and the
 others take over within --lease-duration if it stops.`,
-		Example: `  pacific scheduler --server 10.0.0.1:7443 --strategy binpack`,
+		Example: `  pacific scheduler --server 10.0.0.1:7443 --tls-dir /etc/pacific/tls --strategy binpack`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := g.logger(stderr)
@@ -63,9 +64,17 @@ others take over within --lease-duration if it stops.`,
 			if cfg.LeaseDuration < 0 {
 				return fmt.Errorf("--lease-duration %s: must be positive", cfg.LeaseDuration)
 			}
+			bundle, err := loadTLS(tlsDir, tlsAs)
+			if err != nil {
+				return err
+			}
+			apiTLS, err := bundle.Client()
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
-			opts := client.Options{Servers: []string{server}}
+			opts := client.Options{Servers: []string{server}, TLS: apiTLS}
 			if opts.Token, err = readTokenFile(tokenFile); err != nil {
 				return err
 			}
@@ -85,6 +94,8 @@ others take over within --lease-duration if it stops.`,
 	f := cmd.Flags()
 	f.StringVar(&tokenFile, "token-file", "", "file holding the scheduler's bearer token ('pacctl auth token system:scheduler'; until mTLS client certificates replace it)")
 	f.StringVar(&server, "server", "", "API server address host:port (required)")
+	f.StringVar(&tlsDir, "tls-dir", "", "directory with ca.crt and the certificate from 'pacific ca issue --kind service --name scheduler' (required)")
+	f.StringVar(&tlsAs, "tls-name", "scheduler", "NAME of the certificate files in --tls-dir")
 	flags.add(cmd, "")
 	f.StringVar(&cfg.Identity, "identity", "", "this replica's name in the leader Lease (default: hostname-pid-random)")
 	f.DurationVar(&cfg.LeaseDuration, "lease-duration", scheduler.DefaultLeaseDuration, "failover time: another replica takes over when the leader has not renewed for this long")

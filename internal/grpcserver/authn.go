@@ -48,6 +48,8 @@ const (
 	UserImageService = "system:imagesvc"
 	// HostUserPrefix + host name is a host agent's user.
 	HostUserPrefix = "system:host:"
+	// APIServerUserPrefix + replica ID is an API server replica's user.
+	APIServerUserPrefix = "system:apiserver:"
 )
 
 // InGroup reports whether the identity is in group g.

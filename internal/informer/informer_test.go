@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/internal/informer"
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
 )
 
 func TestInformerListsThenFollows(t *testing.T) {
-	c, err := client.New(client.Options{Servers: []string{apiservertest.Start(t)}})
+	c, err := client.New(client.Options{Servers: []string{apiservertest.Start(t)}, TLS: testutil.ClientTLS(t, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/internal/leaderelect"
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -14,7 +15,7 @@ import (
 
 func newClient(t *testing.T, addr string) *client.Client {
 	t.Helper()
-	c, err := client.New(client.Options{Servers: []string{addr}})
+	c, err := client.New(client.Options{Servers: []string{addr}, TLS: testutil.ClientTLS(t, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -9,7 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
@@ -38,10 +40,15 @@ type Options struct {
 	Servers []string
 	// Token is sent as "authorization: Bearer <token>" on every call.
 	Token string
+	// The connection is always TLS. CAPEM is the PEM of the CA that signs
+	// the API servers' certificates (a config file's
+	// certificateAuthorityData); empty trusts the system's roots. TLS, when
+	// set, is used as it is instead (services add their client
+	// certificate there).
+	CAPEM []byte
+	TLS   *tls.Config
 	// DialOptions are appended to the client's own, so they win: use them
-	// for TLS credentials (grpc.WithTransportCredentials), interceptors or
-	// stats handlers. Without transport credentials the connection is
-	// plaintext, as the API server is until mTLS arrives.
+	// for interceptors or stats handlers.
 	DialOptions []grpc.DialOption
 	// UserAgent prefixes gRPC's user agent, e.g. "pacctl/v0.1.0".
 	UserAgent string
@@ -84,14 +91,21 @@ func New(opts Options) (*Client, error) {
 	r := manual.NewBuilderWithScheme(resolverScheme)
 	state := resolver.State{}
 	for _, s := range servers {
-		state.Endpoints = append(state.Endpoints, resolver.Endpoint{Addresses: []resolver.Address{{Addr: s}}})
+		// ServerName: each replica's certificate is checked against its own
+		// host, not the joined target.
+		host, _, _ := net.SplitHostPort(s)
+		state.Endpoints = append(state.Endpoints, resolver.Endpoint{Addresses: []resolver.Address{{Addr: s, ServerName: host}}})
 	}
 	r.InitialState(state)
 
+	tlsConfig, err := clientTLS(opts)
+	if err != nil {
+		return nil, err
+	}
 	connectTimeout := orDefault(opts.ConnectTimeout, DefaultConnectTimeout)
 	dialOpts := []grpc.DialOption{
 		grpc.WithResolvers(r),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),
 		grpc.WithDefaultServiceConfig(serviceConfig(len(servers))),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: connectTimeout}),
 		// The server rejects pings more often than every 10 s.
@@ -148,6 +162,21 @@ func (c *Client) Pods() corev1.PodServiceClient { return c.pods }
 
 // Evictions returns the EvictionService client (drain and maintenance).
 func (c *Client) Evictions() corev1.EvictionServiceClient { return c.evictions }
+
+func clientTLS(opts Options) (*tls.Config, error) {
+	if opts.TLS != nil {
+		return opts.TLS.Clone(), nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(opts.CAPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(opts.CAPEM) {
+			return nil, errors.New("client: the CA data holds no PEM certificate")
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
 
 func checkServers(in []string) ([]string, error) {
 	var out []string

@@ -75,8 +75,8 @@ func TestSeveralServersFailOver(t *testing.T) {
 	deadAddr := dead.Addr().String()
 	dead.Close()
 	fake := &scriptedWatch{requests: make(chan *corev1.WatchRequest, 10), auth: make(chan []string, 10)}
-	live := startFake(t, fake)
-	c, err := New(Options{Servers: []string{deadAddr, live}})
+	live, caPEM := startFake(t, fake)
+	c, err := New(Options{Servers: []string{deadAddr, live}, CAPEM: caPEM})
 	if err != nil {
 		t.Fatal(err)
 	}

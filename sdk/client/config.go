@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,10 @@ type Context struct {
 	User         string `yaml:"user,omitempty"`
 	// Namespace is the default namespace for namespaced kinds.
 	Namespace string `yaml:"namespace"`
+	// CertificateAuthorityData is the PEM of the CA that signed the API
+	// servers' certificates (Pacific's internal CA); empty trusts the
+	// system's roots.
+	CertificateAuthorityData string `yaml:"certificateAuthorityData,omitempty"`
 }
 
 // ConfigError is a problem in a config file, naming the field:
@@ -157,7 +162,7 @@ func (c *Config) Options(contextName string) (Options, error) {
 
 // Options returns client options for the context.
 func (c *Context) Options() Options {
-	return Options{Servers: c.Addresses(), Token: c.Token}
+	return Options{Servers: c.Addresses(), Token: c.Token, CAPEM: []byte(c.CertificateAuthorityData)}
 }
 
 // Addresses returns Server and Servers together.
@@ -262,6 +267,9 @@ func (c *Config) check(file string, lines map[string]int) error {
 			if _, err := checkServers([]string{s}); err != nil {
 				return fail(fmt.Sprintf("%s.servers[%d]", field, j), err.Error())
 			}
+		}
+		if ctx.CertificateAuthorityData != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(ctx.CertificateAuthorityData)) {
+			return fail(field+".certificateAuthorityData", "no PEM certificate in it")
 		}
 	}
 	if c.CurrentContext != "" && !seen[c.CurrentContext] {

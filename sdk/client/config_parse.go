@@ -77,6 +77,8 @@ func (p *configParser) context(n *yaml.Node, path string) Context {
 			c.User = p.str(v, field)
 		case "namespace":
 			c.Namespace = p.str(v, field)
+		case "certificateAuthorityData":
+			c.CertificateAuthorityData = p.str(v, field)
 		default:
 			p.fail(v, field, "unknown field")
 		}

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -55,17 +56,20 @@ func (s *scriptedWatch) Watch(req *corev1.WatchRequest, stream corev1.ResourceSe
 	return sc.end
 }
 
-func startFake(t *testing.T, srv corev1.ResourceServiceServer) string {
+// startFake serves srv over TLS and returns its address and the PEM a
+// client must trust (Options.CAPEM).
+func startFake(t *testing.T, srv corev1.ResourceServiceServer) (string, []byte) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer()
+	serverTLS, caPEM := selfSigned(t)
+	gs := grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)))
 	corev1.RegisterResourceServiceServer(gs, srv)
 	go gs.Serve(l)
 	t.Cleanup(gs.Stop)
-	return l.Addr().String()
+	return l.Addr().String(), caPEM
 }
 
 func nsEvent(t *testing.T, typ corev1.EventType, name string, rv int64) *corev1.WatchResponse {
@@ -103,8 +107,8 @@ func TestWatchResumesAndEndsWithRelist(t *testing.T) {
 			{end: status.Error(codes.OutOfRange, "revision 12 is compacted")},
 		},
 	}
-	addr := startFake(t, fake)
-	c, err := New(Options{Servers: []string{addr}, Token: "s3cret"})
+	addr, caPEM := startFake(t, fake)
+	c, err := New(Options{Servers: []string{addr}, Token: "s3cret", CAPEM: caPEM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +169,8 @@ func TestWatchEndsOnPermanentError(t *testing.T) {
 		auth:     make(chan []string, 10),
 		scripts:  []watchScript{{events: []*corev1.WatchResponse{nsEvent(t, added, "a", 5)}, end: status.Error(codes.InvalidArgument, "watch request is invalid: labelSelector: bad")}},
 	}
-	c, err := New(Options{Servers: []string{startFake(t, fake)}})
+	addr, caPEM := startFake(t, fake)
+	c, err := New(Options{Servers: []string{addr}, CAPEM: caPEM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +195,8 @@ func TestWatchEndsOnPermanentError(t *testing.T) {
 
 func TestWatchStop(t *testing.T) {
 	fake := &scriptedWatch{requests: make(chan *corev1.WatchRequest, 10), auth: make(chan []string, 10)}
-	c, err := New(Options{Servers: []string{startFake(t, fake)}})
+	addr, caPEM := startFake(t, fake)
+	c, err := New(Options{Servers: []string{addr}, CAPEM: caPEM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +238,8 @@ func TestWatchDropsReplayedRevisions(t *testing.T) {
 			{events: []*corev1.WatchResponse{nsEvent(t, added, "a", 5), nsEvent(t, added, "b", 6), bookmark(6), nsEvent(t, added, "c", 7)}, end: status.Error(codes.PermissionDenied, "done")},
 		},
 	}
-	c, err := New(Options{Servers: []string{startFake(t, fake)}})
+	addr, caPEM := startFake(t, fake)
+	c, err := New(Options{Servers: []string{addr}, CAPEM: caPEM})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/apis"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -311,7 +311,7 @@ func TestNoSecretsInServerLogs(t *testing.T) {
 	if _, err := auth.CreateUser(ctx(t), &authv1.CreateUserRequest{Name: "alice", Password: password}); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(r.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(r.Addr(), testutil.DialTLS(t, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

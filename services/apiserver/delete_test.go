@@ -7,9 +7,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -62,7 +62,7 @@ func TestDeletePropagationAddsGarbageCollectorFinalizer(t *testing.T) {
 
 func TestEvictValidatesAndReportsMissingPods(t *testing.T) {
 	addr := apiservertest.Start(t)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, testutil.DialTLS(t, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/testutil"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -49,7 +52,11 @@ func TestPodLogsAndExecAreForwardedToTheHostAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent := grpc.NewServer()
+	agentTLS, err := testutil.Bundle(t, grpcserver.HostUserPrefix+"h1", grpcserver.GroupHosts).Server(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := grpc.NewServer(grpc.Creds(credentials.NewTLS(agentTLS)))
 	hostv1.RegisterHostAgentServiceServer(agent, echoAgent{})
 	go agent.Serve(lis)
 	t.Cleanup(agent.Stop)

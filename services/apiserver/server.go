@@ -12,9 +12,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/openpacific/pacific/internal/audit"
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/pki"
 	adminv1 "github.com/openpacific/pacific/sdk/gen/pacific/admin/v1"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -41,6 +43,10 @@ type Config struct {
 	RaftAddr  string
 	Bootstrap bool
 	Peers     []store.Peer
+	// TLS is this replica's certificate (identity system:apiserver:<id> in
+	// group system:apiservers) and the cluster CA; required. Clients,
+	// replicas and the Raft transport all use TLS; plaintext is refused.
+	TLS *pki.Bundle
 	// NATSURL enables the change feed to JetStream when set.
 	NATSURL string
 	// NATSOptions are extra connection options (credentials, TLS).
@@ -104,6 +110,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if cfg.TLS == nil {
+		return nil, errors.New("apiserver: TLS (CA and replica certificate) is required")
+	}
+	tlsConf, err := newTLSConfigs(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
 	storeLogger := logger.With("component", "store")
 	logger = logger.With("component", "apiserver", "replica", cfg.ID)
 	reg, err := kinds.NewRegistry()
@@ -116,7 +129,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	peerCreds := &lazyCredentials{}
 	st, err := store.Open(ctx, store.Config{
-		DialOptions:       []grpc.DialOption{grpc.WithPerRPCCredentials(peerCreds)},
 		ID:                cfg.ID,
 		DataDir:           filepath.Join(cfg.DataDir, "store"),
 		RaftAddr:          cfg.RaftAddr,
@@ -128,6 +140,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		EventWindow:       cfg.EventWindow,
 		HeartbeatTimeout:  cfg.HeartbeatTimeout,
 		Logger:            storeLogger,
+		RaftServerTLS:     tlsConf.raftServer,
+		RaftClientTLS:     tlsConf.raftClient,
+		DialOptions:       []grpc.DialOption{grpc.WithPerRPCCredentials(peerCreds), grpc.WithTransportCredentials(credentials.NewTLS(tlsConf.replicaClient))},
 	})
 	if err != nil {
 		lis.Close()
@@ -135,7 +150,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, logger: logger, lis: lis, store: st}
 	gcfg := grpcserver.Config{
-		Logger: logger,
+		Logger:       logger,
+		ExtraOptions: []grpc.ServerOption{grpc.Creds(credentials.NewTLS(tlsConf.api))},
 		// s.audit is set below, before serving starts.
 		OnCallDone: func(ctx context.Context, call grpcserver.CallInfo) {
 			if s.audit != nil {
@@ -172,7 +188,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	res := resource.New(resource.Config{Registry: reg, Store: st, Logger: logger, MaxObjectBytes: cfg.MaxObjectBytes})
 	corev1.RegisterResourceServiceServer(s.grpc, res)
 	corev1.RegisterDiscoveryServiceServer(s.grpc, res)
-	s.pods = podproxy.New(res)
+	s.pods = podproxy.New(res, grpc.WithTransportCredentials(credentials.NewTLS(tlsConf.agentClient)))
 	corev1.RegisterPodServiceServer(s.grpc, s.pods)
 	corev1.RegisterEvictionServiceServer(s.grpc, eviction.New(res, logger))
 	adminv1.RegisterAdminServiceServer(s.grpc, admin.New(st))

@@ -33,26 +33,39 @@ func startProcess(t *testing.T, bin string, args ...string) (*exec.Cmd, *syncBuf
 // explains the next pod.
 func TestSchedulerReplicasFailOver(t *testing.T) {
 	bins := build(t)
-	api, dir := freeAddr(t), t.TempDir()
-	adminConfig := filepath.Join(dir, "admin.yaml")
-	startProcess(t, bins.pacific, "apiserver", "--data-dir", filepath.Join(dir, "data"), "--listen", api, "--raft-addr", freeAddr(t), "--bootstrap", "--admin-config", adminConfig)
-	srv := "--config=" + adminConfig
+	api := freeAddr(t)
+	// The production way: a CA and one certificate per component.
+	tlsDir := t.TempDir()
+	for _, args := range [][]string{
+		{"ca", "init", "--dir", tlsDir},
+		{"ca", "issue", "--dir", tlsDir, "--kind", "apiserver", "--name", "apiserver-0", "--host", "127.0.0.1"},
+		{"ca", "issue", "--dir", tlsDir, "--kind", "service", "--name", "scheduler"},
+	} {
+		if out, err := exec.Command(bins.pacific, args...).CombinedOutput(); err != nil {
+			t.Fatalf("pacific %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	adminConfig := filepath.Join(t.TempDir(), "admin.yaml")
+	startProcess(t, bins.pacific, "apiserver", "--data-dir", t.TempDir(), "--listen", api, "--raft-addr", freeAddr(t), "--bootstrap",
+		"--tls-dir", tlsDir, "--admin-config", adminConfig)
+	srv := "--config=" + adminConfig // holds the CA and a cluster-admin token
 	// The API server is up once it takes the namespace.
 	poll(t, 60*time.Second, func() (bool, string) {
 		r := pacctl(t, bins, nil, demoNamespace, srv, "apply", "-f", "-")
 		return r.code == 0, r.stderr
 	})
-	r := pacctl(t, bins, nil, "", srv, "auth", "token", "system:scheduler")
+	r := pacctl(t, bins, nil, "", srv, "auth", "token", "system:scheduler", "--ttl", "1h")
 	if r.code != 0 {
-		t.Fatalf("auth token: code=%d stderr=%q", r.code, r.stderr)
+		t.Fatalf("pacctl auth token: %s", r.stderr)
 	}
-	tokenFile := filepath.Join(dir, "scheduler.token")
+	tokenFile := filepath.Join(t.TempDir(), "scheduler.token")
 	if err := os.WriteFile(tokenFile, []byte(strings.TrimSpace(r.stdout)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	scheds := map[string]*exec.Cmd{}
 	for _, id := range []string{"sched-a", "sched-b"} {
-		scheds[id], _ = startProcess(t, bins.pacific, "scheduler", "--server="+api, "--token-file", tokenFile, "--identity", id, "--lease-duration", "2s")
+		scheds[id], _ = startProcess(t, bins.pacific, "scheduler", "--server="+api, "--tls-dir", tlsDir, "--token-file", tokenFile,
+			"--identity", id, "--lease-duration", "2s")
 	}
 	holder := func() string {
 		r := pacctl(t, bins, nil, "", srv, "get", "lease", "pacific-scheduler", "-n", "pacific-system", "-o", "json")

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/apiserver/store"
@@ -39,7 +40,8 @@ type Options struct {
 
 // Start runs a single-replica API server WITHOUT authentication or RBAC
 // and returns its address, for tests that are not about access and dial
-// it with a plain client.Options{Servers: ...}. Prefer StartReplica and
+// it with client.Options{Servers: ..., TLS: testutil.ClientTLS(t, "")}
+// (every replica's certificate is from testutil's CA). Prefer StartReplica and
 // Replica.Client (cluster admin) or ClientAs (RBAC applies): they test
 // what production runs.
 func Start(t testing.TB) string {
@@ -93,7 +95,7 @@ func (r *Replica) ClientOptions(t testing.TB) client.Options {
 // ClientOptionsAs are client options authenticated as user in groups.
 func (r *Replica) ClientOptionsAs(t testing.TB, user string, groups ...string) client.Options {
 	t.Helper()
-	opts := client.Options{Servers: []string{r.Addr()}}
+	opts := client.Options{Servers: []string{r.Addr()}, TLS: testutil.ClientTLS(t, "")}
 	if r.Auth != nil {
 		opts.Token = r.Token(t, user, groups...)
 	}
@@ -171,6 +173,7 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 		if !opts.NoAuth {
 			cfg.Auth = AuthFunc(authz.Config{Logger: logger, TokenTTL: opts.TokenTTL, SSO: opts.SSO})
 		}
+		cfg.TLS = testutil.Bundle(t, grpcserver.APIServerUserPrefix+cfg.ID, grpcserver.GroupAPIServers)
 		if opts.Tweak != nil {
 			opts.Tweak(&cfg)
 		}

@@ -9,7 +9,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/openpacific/pacific/internal/apierr"
 	"github.com/openpacific/pacific/sdk/apis"
@@ -32,12 +31,9 @@ type Proxy struct {
 	conns map[string]*grpc.ClientConn
 }
 
-// New returns a Proxy; dialOptions secure the connections to agents
-// (plaintext on loopback until the identity issue adds mTLS).
+// New returns a Proxy; dialOptions must carry the TLS credentials (the API
+// server's certificate) for the agents: without them every dial fails.
 func New(objects Getter, dialOptions ...grpc.DialOption) *Proxy {
-	if len(dialOptions) == 0 {
-		dialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	}
 	return &Proxy{objects: objects, dialOptions: dialOptions, conns: map[string]*grpc.ClientConn{}}
 }
 

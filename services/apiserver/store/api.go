@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -160,6 +161,11 @@ type Config struct {
 	// RaftListener, when set, is used instead of listening on RaftAddr
 	// (tests pre-allocate ports this way).
 	RaftListener net.Listener
+	// RaftServerTLS and RaftClientTLS secure the Raft transport (both or
+	// neither): inbound connections must complete a TLS handshake with
+	// RaftServerTLS before Raft reads a byte, and dials use RaftClientTLS.
+	RaftServerTLS *tls.Config
+	RaftClientTLS *tls.Config
 	// DialOptions are appended to the defaults (plaintext, short reconnect
 	// backoff) for gRPC connections to other replicas; pass transport
 	// credentials here for mTLS.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -282,10 +283,12 @@ func (s *Store) RaftAddr() string { return string(s.trans.LocalAddr()) }
 // ID is this replica's ID.
 func (s *Store) ID() string { return s.cfg.ID }
 
-// tcpStream is raft's StreamLayer over a TCP listener.
+// tcpStream is raft's StreamLayer over a TCP listener, TLS when
+// configured.
 type tcpStream struct {
 	net.Listener
 	advertise net.Addr
+	clientTLS *tls.Config
 }
 
 func newStreamLayer(cfg Config) (*tcpStream, error) {
@@ -313,11 +316,26 @@ func newStreamLayer(cfg Config) (*tcpStream, error) {
 		l.Close()
 		return nil, fmt.Errorf("store: raft address %s cannot be advertised; set RaftAdvertiseAddr", adv)
 	}
-	return &tcpStream{Listener: l, advertise: adv}, nil
+	if (cfg.RaftServerTLS == nil) != (cfg.RaftClientTLS == nil) {
+		l.Close()
+		return nil, errors.New("store: set both RaftServerTLS and RaftClientTLS, or neither")
+	}
+	if cfg.RaftServerTLS != nil {
+		l = tls.NewListener(l, cfg.RaftServerTLS)
+	}
+	return &tcpStream{Listener: l, advertise: adv, clientTLS: cfg.RaftClientTLS}, nil
 }
 
 func (t *tcpStream) Addr() net.Addr { return t.advertise }
 
 func (t *tcpStream) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return net.DialTimeout("tcp", string(address), timeout)
+	if t.clientTLS == nil {
+		return net.DialTimeout("tcp", string(address), timeout)
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: t.clientTLS}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// Handshake now, so a peer with a bad certificate fails the dial
+	// instead of a later read.
+	return d.DialContext(ctx, "tcp", string(address))
 }
