@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
@@ -106,7 +107,11 @@ func run(o options) error {
 // start runs one API server replica with auth on or off, creates namespace
 // demo with pod web, and (auth on) a viewer binding for user "bench".
 func start(ctx context.Context, dir string, auth bool) (*target, error) {
-	cfg := apiserver.Config{ID: "bench", DataDir: dir, Listen: "127.0.0.1:0", Bootstrap: true, Logger: slog.New(slog.DiscardHandler)}
+	apiTLS, clientTLS, err := pki.Ephemeral(grpcserver.APIServerUserPrefix+"bench", grpcserver.GroupAPIServers)
+	if err != nil {
+		return nil, err
+	}
+	cfg := apiserver.Config{ID: "bench", DataDir: dir, Listen: "127.0.0.1:0", Bootstrap: true, Logger: slog.New(slog.DiscardHandler), TLS: apiTLS}
 	var tokens *authz.Service
 	if auth {
 		cfg.Auth = func(_ context.Context, env apiserver.AuthEnv) (apiserver.AuthHooks, error) {
@@ -127,7 +132,7 @@ func start(ctx context.Context, dir string, auth bool) (*target, error) {
 	}
 	done := make(chan struct{})
 	go func() { _ = srv.Run(srvCtx); close(done) }()
-	t := &target{name: "off", opts: client.Options{Servers: []string{srv.Addr()}}, stop: func() { cancel(); <-done }}
+	t := &target{name: "off", opts: client.Options{Servers: []string{srv.Addr()}, TLS: clientTLS}, stop: func() { cancel(); <-done }}
 	if err := srv.Store().WaitLeader(ctx); err != nil {
 		t.stop()
 		return nil, err
