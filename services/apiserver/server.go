@@ -17,6 +17,7 @@ import (
 	"github.com/openpacific/pacific/internal/audit"
 	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/pki"
+	"github.com/openpacific/pacific/sdk/apis"
 	adminv1 "github.com/openpacific/pacific/sdk/gen/pacific/admin/v1"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -25,6 +26,7 @@ import (
 	"github.com/openpacific/pacific/services/apiserver/eviction"
 	"github.com/openpacific/pacific/services/apiserver/feed"
 	"github.com/openpacific/pacific/services/apiserver/kinds"
+	"github.com/openpacific/pacific/services/apiserver/nodeauth"
 	"github.com/openpacific/pacific/services/apiserver/podproxy"
 	"github.com/openpacific/pacific/services/apiserver/rbac"
 	"github.com/openpacific/pacific/services/apiserver/resource"
@@ -159,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		},
 	}
+	res := resource.New(resource.Config{Registry: reg, Store: st, Logger: logger, MaxObjectBytes: cfg.MaxObjectBytes})
 	var hooks AuthHooks
 	if cfg.Auth != nil {
 		if hooks, err = cfg.Auth(ctx, AuthEnv{ReplicaID: cfg.ID, Records: &Records{st: st}}); err != nil {
@@ -171,9 +174,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.rbac = rbac.New(reg, st, logger)
 		s.authRun = hooks.Run
-		gcfg.Authenticator = hooks.Authenticator
+		// A verified client certificate (services, host agents) first,
+		// then bearer tokens (decision 0013).
+		gcfg.Authenticator = grpcserver.Chain(grpcserver.ClientCertAuthenticator(), hooks.Authenticator)
 		gcfg.PublicMethods = hooks.PublicMethods
-		gcfg.Authorizer = grpcserver.Union(append(hooks.Authorizers, s.rbac)...)
+		gcfg.Authorizer = grpcserver.Union(append([]grpcserver.Authorizer{nodeAuthorizer(res)}, append(hooks.Authorizers, s.rbac)...)...)
 		gcfg.Attributes = rbac.NewAttributes(reg).Describe
 		gcfg.OnDecision = hooks.OnDecision
 		gcfg.Reflection = true
@@ -185,7 +190,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			hooks.Register(s.grpc)
 		}
 	}
-	res := resource.New(resource.Config{Registry: reg, Store: st, Logger: logger, MaxObjectBytes: cfg.MaxObjectBytes})
 	corev1.RegisterResourceServiceServer(s.grpc, res)
 	corev1.RegisterDiscoveryServiceServer(s.grpc, res)
 	s.pods = podproxy.New(res, grpc.WithTransportCredentials(credentials.NewTLS(tlsConf.agentClient)))
@@ -304,4 +308,20 @@ func (s *Server) closeStore() {
 	if err := s.store.Close(); err != nil {
 		s.logger.Warn("closing store", "err", err)
 	}
+}
+
+// nodeAuthorizer limits host agents to their own Host, Lease and pods,
+// reading pods straight from the store.
+func nodeAuthorizer(res *resource.Service) *nodeauth.Authorizer {
+	return nodeauth.New(func(ctx context.Context, ns, name string) (*corev1.Pod, error) {
+		resp, err := res.Get(ctx, &corev1.GetRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: ns, Name: name})
+		if err != nil {
+			return nil, err
+		}
+		pod := &corev1.Pod{}
+		if err := resp.GetObject().UnmarshalTo(pod); err != nil {
+			return nil, err
+		}
+		return pod, nil
+	})
 }

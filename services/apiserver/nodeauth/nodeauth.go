@@ -1,0 +1,116 @@
+package nodeauth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/openpacific/pacific/internal/apierr"
+	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/sdk/apis"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+)
+
+// PodGetter reads the stored pod (never the request's copy, which the
+// caller controls).
+type PodGetter func(ctx context.Context, namespace, name string) (*corev1.Pod, error)
+
+// Authorizer is the node authorizer.
+type Authorizer struct {
+	pods PodGetter
+}
+
+// New returns the authorizer.
+func New(pods PodGetter) *Authorizer { return &Authorizer{pods: pods} }
+
+var _ grpcserver.Authorizer = (*Authorizer)(nil)
+
+// Authorize implements grpcserver.Authorizer.
+func (z *Authorizer) Authorize(ctx context.Context, a grpcserver.Attributes) (grpcserver.Decision, string, error) {
+	host, ok := hostOf(a.Identity)
+	if !ok || !a.IsResource() || a.Group != (apis.GVK{APIVersion: apis.CoreV1}).Group() {
+		return grpcserver.NoOpinion, "", nil
+	}
+	switch a.Kind {
+	case "Host":
+		return z.own(a, host, "Host")
+	case "Lease":
+		return z.own(a, host, "Lease")
+	case "Pod":
+		return z.pod(ctx, a, host)
+	}
+	return grpcserver.NoOpinion, "", nil
+}
+
+// hostOf returns the host name of a host agent identity.
+func hostOf(id grpcserver.Identity) (string, bool) {
+	name, ok := strings.CutPrefix(id.User, grpcserver.HostUserPrefix)
+	if !ok || name == "" || !id.InGroup(grpcserver.GroupHosts) {
+		return "", false
+	}
+	return name, true
+}
+
+// own allows calls on the object named like the host; listing the kind is
+// left to RBAC (agents list nothing else of it).
+func (z *Authorizer) own(a grpcserver.Attributes, host, kind string) (grpcserver.Decision, string, error) {
+	if a.Name == "" {
+		if a.Verb == "create" {
+			return grpcserver.Deny, fmt.Sprintf("a host may only create its own %s %q", kind, host), nil
+		}
+		return grpcserver.NoOpinion, "", nil
+	}
+	if a.Name != host {
+		return grpcserver.Deny, fmt.Sprintf("host %q may only touch its own %s, not %q", host, kind, a.Name), nil
+	}
+	return grpcserver.NoOpinion, "", nil
+}
+
+func (z *Authorizer) pod(ctx context.Context, a grpcserver.Attributes, host string) (grpcserver.Decision, string, error) {
+	switch a.Verb {
+	case "list", "watch":
+		if selectsHost(a.Request, host) {
+			return grpcserver.NoOpinion, "", nil
+		}
+		return grpcserver.Deny, fmt.Sprintf("host %q may only %s pods with fieldSelector spec.nodeName=%s", host, a.Verb, host), nil
+	case "create", "exec", "logs", "evict":
+		return grpcserver.Deny, fmt.Sprintf("a host may not %s pods", a.Verb), nil
+	}
+	if a.Name == "" {
+		return grpcserver.Deny, "a host must name the pod", nil
+	}
+	pod, err := z.pods(ctx, a.Namespace, a.Name)
+	if apierr.CodeOf(err) == codes.NotFound {
+		return grpcserver.Deny, fmt.Sprintf("pod %q in namespace %q is not bound to host %q", a.Name, a.Namespace, host), nil
+	}
+	if err != nil {
+		return grpcserver.Deny, "", fmt.Errorf("node authorizer: read pod: %w", err)
+	}
+	if pod.GetSpec().GetNodeName() != host {
+		return grpcserver.Deny, fmt.Sprintf("pod %q in namespace %q is not bound to host %q", a.Name, a.Namespace, host), nil
+	}
+	return grpcserver.NoOpinion, "", nil
+}
+
+// selectsHost reports whether a List or Watch request selects exactly the
+// pods bound to host.
+func selectsHost(req any, host string) bool {
+	var sel string
+	switch r := req.(type) {
+	case *corev1.ListRequest:
+		sel = r.GetFieldSelector()
+	case *corev1.WatchRequest:
+		sel = r.GetFieldSelector()
+	default:
+		return false
+	}
+	for _, term := range strings.Split(sel, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(term), "="); ok && !strings.HasSuffix(k, "!") && strings.TrimSpace(k) == "spec.nodeName" && strings.TrimPrefix(strings.TrimSpace(v), "=") == host {
+			return true
+		}
+	}
+	return false
+}
+
