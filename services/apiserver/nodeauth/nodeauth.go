@@ -113,4 +113,3 @@ func selectsHost(req any, host string) bool {
 	}
 	return false
 }
-
