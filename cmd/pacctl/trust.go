@@ -93,6 +93,6 @@ func (a *app) trustLoopback(ctx context.Context, addr string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: its certificate does not verify against the CA it presents: %w", addr, err)
 	}
 	sum := sha256.Sum256(root.Raw)
-	fmt.Fprintf(a.stderr, "Trusting the CA of the loopback server %s (SHA-256 %s); it is saved with the context.\n", addr, hex.EncodeToString(sum[:]))
+	fmt.Fprintf(a.stderr, "Trusting the CA of the loopback server %s (SHA-256 %s) on first use; 'pacctl login' saves it with the context.\n", addr, hex.EncodeToString(sum[:]))
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), nil
 }
