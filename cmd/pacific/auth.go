@@ -108,6 +108,24 @@ func serviceClient(addr string, b *pki.Bundle, s *authz.Service, user string, gr
 }
 
 // readTokenFile reads a bearer token ("" for no file).
+// dialAPI connects a separately run component to the API server with its
+// certificate and, when tokenFile is set, the bearer token in it.
+func dialAPI(server string, bundle *pki.Bundle, tokenFile string) (*client.Client, error) {
+	apiTLS, err := bundle.Client()
+	if err != nil {
+		return nil, err
+	}
+	opts := client.Options{Servers: []string{server}, TLS: apiTLS}
+	if opts.Token, err = readTokenFile(tokenFile); err != nil {
+		return nil, err
+	}
+	c, err := client.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("--server %s: %w", server, err)
+	}
+	return c, nil
+}
+
 func readTokenFile(path string) (string, error) {
 	if path == "" {
 		return "", nil

@@ -85,21 +85,13 @@ works and the others take over within --lease-duration if it stops.`,
 			if err != nil {
 				return err
 			}
-			apiTLS, err := bundle.Client()
+			c, err := dialAPI(server, bundle, tokenFile)
 			if err != nil {
 				return err
-			}
-			ctx, stop := signalContext(cmd.Context(), logger)
-			defer stop()
-			opts := client.Options{Servers: []string{server}, TLS: apiTLS}
-			if opts.Token, err = readTokenFile(tokenFile); err != nil {
-				return err
-			}
-			c, err := client.New(opts)
-			if err != nil {
-				return fmt.Errorf("--server %s: %w", server, err)
 			}
 			defer c.Close()
+			ctx, stop := signalContext(cmd.Context(), logger)
+			defer stop()
 			cfg := flags.config(c, logger)
 			return leaderelect.Run(ctx, leaderelect.Config{
 				Client: c, Namespace: apis.HostLeaseNamespace, Name: "pacific-controllers", Identity: identity,

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openpacific/pacific/internal/pki"
-	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/hostagent"
 )
 
@@ -57,21 +56,13 @@ next start re-adopts them.`,
 			if cfg.tls, err = loadTLS(tlsDir, tlsAs); err != nil {
 				return err
 			}
-			apiTLS, err := cfg.tls.Client()
+			c, err := dialAPI(server, cfg.tls, tokenFile)
 			if err != nil {
 				return err
-			}
-			ctx, stop := signalContext(cmd.Context(), logger)
-			defer stop()
-			opts := client.Options{Servers: []string{server}, TLS: apiTLS}
-			if opts.Token, err = readTokenFile(tokenFile); err != nil {
-				return err
-			}
-			c, err := client.New(opts)
-			if err != nil {
-				return fmt.Errorf("--server %s: %w", server, err)
 			}
 			defer c.Close()
+			ctx, stop := signalContext(cmd.Context(), logger)
+			defer stop()
 			cfg.api, cfg.logger = c, logger
 			n, err := startNode(ctx, cfg)
 			if err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/scheduler"
 )
 
@@ -68,21 +67,13 @@ others take over within --lease-duration if it stops.`,
 			if err != nil {
 				return err
 			}
-			apiTLS, err := bundle.Client()
+			c, err := dialAPI(server, bundle, tokenFile)
 			if err != nil {
 				return err
-			}
-			ctx, stop := signalContext(cmd.Context(), logger)
-			defer stop()
-			opts := client.Options{Servers: []string{server}, TLS: apiTLS}
-			if opts.Token, err = readTokenFile(tokenFile); err != nil {
-				return err
-			}
-			c, err := client.New(opts)
-			if err != nil {
-				return fmt.Errorf("--server %s: %w", server, err)
 			}
 			defer c.Close()
+			ctx, stop := signalContext(cmd.Context(), logger)
+			defer stop()
 			sc.Client, sc.Logger, sc.Identity, sc.LeaseDuration, sc.BindWorkers = c, logger, cfg.Identity, cfg.LeaseDuration, cfg.BindWorkers
 			s, err := scheduler.New(sc)
 			if err != nil {
