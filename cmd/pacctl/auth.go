@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/openpacific/pacific/sdk/client"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
@@ -27,26 +29,35 @@ func newLoginCommand(a *app) *cobra.Command {
 		passwordStdin bool
 		sso           bool
 		samlFile      string
+		stsURL        string
 	}
 	cmd := &cobra.Command{
-		Use:   "login --server ADDR (--username NAME --password-stdin | --sso [--saml-file FILE])",
+		Use:   "login --server ADDR (--username NAME --password-stdin | --sso [--saml-file FILE] | --sso --sts-url URL --username NAME --password-stdin)",
 		Short: "Log in and save the tokens in the client config (mode 0600)",
 		Long: "Log in as a local user (--username, password on stdin) or with a vSphere SSO\n" +
-			"SAML bearer token (--sso; the token's XML from --saml-file or stdin). The\n" +
+			"SAML bearer token (--sso; the token's XML from --saml-file or stdin, or, with\n" +
+			"--sts-url, issued by the vSphere STS for --username and the password on stdin). The\n" +
 			"access token and its refresh token go into the config file (--config), in a\n" +
 			"context named after the user that becomes current; pacctl refreshes the\n" +
 			"access token when it expires.",
 		Args: argsExactly(0, "takes no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
+			case o.stsURL != "" && !o.sso:
+				return usageError{errors.New("--sts-url needs --sso")}
+			case o.stsURL != "" && (o.username == "" || !o.passwordStdin):
+				return usageError{errors.New("--sts-url needs --username NAME and --password-stdin")}
+			case o.stsURL != "" && cmd.Flags().Changed("saml-file"):
+				return usageError{errors.New("--sts-url and --saml-file exclude each other")}
+			case o.stsURL != "":
 			case o.sso && o.username != "":
-				return usageError{errors.New("--sso and --username exclude each other")}
+				return usageError{errors.New("--sso and --username exclude each other (except with --sts-url)")}
 			case !o.sso && o.username == "":
 				return usageError{errors.New("--username NAME (with --password-stdin) or --sso is required")}
 			case !o.sso && !o.passwordStdin:
 				return usageError{errors.New("--password-stdin is required: pacctl reads passwords only from stdin")}
 			}
-			return a.login(cmd.Context(), o.username, o.sso, o.samlFile)
+			return a.login(cmd.Context(), loginRequest{username: o.username, sso: o.sso, samlFile: o.samlFile, stsURL: o.stsURL})
 		},
 	}
 	f := cmd.Flags()
@@ -54,6 +65,7 @@ func newLoginCommand(a *app) *cobra.Command {
 	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from stdin (first line)")
 	f.BoolVar(&o.sso, "sso", false, "exchange a vSphere SSO SAML bearer token")
 	f.StringVar(&o.samlFile, "saml-file", "-", "file holding the SAML token (XML, or base64 of it); - for stdin")
+	f.StringVar(&o.stsURL, "sts-url", "", "with --sso: get the SAML token from this vSphere STS (https; http only on loopback)")
 	return cmd
 }
 
@@ -93,7 +105,15 @@ func (a *app) anonymousClient(server string, caPEM []byte) (authv1.AuthServiceCl
 	return authv1.NewAuthServiceClient(c.Conn()), func() { c.Close() }, nil
 }
 
-func (a *app) login(ctx context.Context, username string, sso bool, samlFile string) error {
+// loginRequest is how the user asked to log in.
+type loginRequest struct {
+	username string
+	sso      bool
+	samlFile string
+	stsURL   string
+}
+
+func (a *app) login(ctx context.Context, req loginRequest) error {
 	path, cfg, server, err := a.loginTarget()
 	if err != nil {
 		return err
@@ -110,13 +130,16 @@ func (a *app) login(ctx context.Context, username string, sso bool, samlFile str
 	ctx, cancel := a.requestContext(ctx)
 	defer cancel()
 	var tokens *authv1.Tokens
-	if sso {
-		assertion, err := a.readSAML(samlFile)
+	if req.sso {
+		assertion, err := a.samlAssertion(ctx, req)
 		if err != nil {
 			return err
 		}
 		resp, err := auth.ExchangeSAML(ctx, &authv1.ExchangeSAMLRequest{Assertion: assertion})
 		if err != nil {
+			if st, ok := status.FromError(err); ok && st.Code() == codes.Unauthenticated && req.stsURL != "" {
+				return fmt.Errorf("Unauthenticated: the STS issued a SAML token but the server refused it: %s", st.Message())
+			}
 			return err
 		}
 		tokens = resp.GetTokens()
@@ -125,7 +148,7 @@ func (a *app) login(ctx context.Context, username string, sso bool, samlFile str
 		if err != nil {
 			return fmt.Errorf("read the password from stdin: %w", err)
 		}
-		resp, err := auth.Login(ctx, &authv1.LoginRequest{Username: username, Password: password})
+		resp, err := auth.Login(ctx, &authv1.LoginRequest{Username: req.username, Password: password})
 		if err != nil {
 			return err
 		}
@@ -155,6 +178,21 @@ func contextName(user string) string {
 		return "pacific"
 	}
 	return strings.NewReplacer("@", "-at-", "\\", "-", "/", "-").Replace(strings.ToLower(user))
+}
+
+// samlAssertion gets the SAML token from the STS or from a file or stdin.
+func (a *app) samlAssertion(ctx context.Context, req loginRequest) ([]byte, error) {
+	if req.stsURL == "" {
+		return a.readSAML(req.samlFile)
+	}
+	if _, err := parseSTSURL(req.stsURL); err != nil {
+		return nil, usageError{err}
+	}
+	password, err := readFirstLine(a.stdin)
+	if err != nil {
+		return nil, fmt.Errorf("read the password from stdin: %w", err)
+	}
+	return fetchSAML(ctx, req.stsURL, req.username, password)
 }
 
 func (a *app) readSAML(file string) ([]byte, error) {
