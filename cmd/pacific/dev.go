@@ -36,6 +36,7 @@ type devOptions struct {
 	sched    schedulerFlags
 	ctrl     controllerFlags
 	sso      ssoFlags
+	sts      bool
 }
 
 func newDevCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -70,6 +71,7 @@ server, one API server replica and the controllers. Data survives restarts in
 	o.sched.add(cmd, "scheduler-")
 	o.ctrl.add(cmd)
 	o.sso.add(cmd)
+	cmd.Flags().BoolVar(&o.sts, "sts", false, "also run govmomi's vSphere STS simulator on loopback and trust its signing certificate for 'pacctl login --sso --sts-url' (its one fixed token expired in 2018, so the server refuses it: this exercises the client path only)")
 	return cmd
 }
 
@@ -145,6 +147,19 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	sso, err := o.sso.config()
 	if err != nil {
 		return err
+	}
+	stsURL := ""
+	if o.sts {
+		stsSim, err := startDevSTS(ctx)
+		if err != nil {
+			return err
+		}
+		defer stsSim.Close()
+		if sso == nil {
+			sso = &authz.SAMLConfig{}
+		}
+		sso.Certificates = append(sso.Certificates, stsSim.cert)
+		stsURL = stsSim.url
 	}
 	var tokens *authz.Service
 	api, err := apiserver.New(ctx, apiserver.Config{
@@ -230,6 +245,16 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		podsLine += fmt.Sprintf("; %d simulated hosts sim-1..sim-%d (%s CPU, %s memory each)", o.sim.hosts, o.sim.hosts, o.sim.cpu, o.sim.memory)
 	}
 
+	stsLines := ""
+	if stsURL != "" {
+		stsLines = fmt.Sprintf(`
+vSphere SSO (STS simulator at %s):
+  echo anything | pacctl login --server %s --sso --sts-url %s --username administrator@vsphere.local --password-stdin --config sso.yaml
+  The simulator ignores the password and always returns one fixed assertion
+  that expired in 2018, so the server refuses it ("invalid SAML token"; the
+  server log says why: expired). This shows the client path, not a login.
+`, stsURL, api.Addr(), stsURL)
+	}
 	fmt.Fprintf(stdout, `Pacific dev is running.
   API:        %s
   NATS:       %s
@@ -246,9 +271,9 @@ Users and logging in:
   pacctl user create alice --password-stdin          # as the admin
   pacctl login --server %s --username alice --password-stdin --config alice.yaml
   pacctl auth can-i list pods -n demo --config alice.yaml
-
+%s
 Press Ctrl-C to stop (twice to stop at once).
-`, api.Addr(), natsSrv.ClientURL(), o.dataDir, configPath, podsLine, devAdminTTL, configPath, api.Addr())
+`, api.Addr(), natsSrv.ClientURL(), o.dataDir, configPath, podsLine, devAdminTTL, configPath, api.Addr(), stsLines)
 
 	var wg sync.WaitGroup
 	ctrlCtx, stopCtrl := context.WithCancel(ctx)
