@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/natsauth"
 	"github.com/openpacific/pacific/internal/natsembed"
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
@@ -120,7 +121,13 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 	if err != nil {
 		return err
 	}
-	natsSrv, err := natsembed.Start(ctx, natsembed.Config{Host: "127.0.0.1", StoreDir: filepath.Join(o.dataDir, "nats"), Logger: logger.With("component", "nats")})
+	natsTLS, err := certs["nats"].Server(true)
+	if err != nil {
+		return fmt.Errorf("NATS TLS: %w", err)
+	}
+	natsLog := logger.With("component", "nats")
+	natsSrv, err := natsembed.Start(ctx, natsembed.Config{Host: "127.0.0.1", StoreDir: filepath.Join(o.dataDir, "nats"), Logger: natsLog,
+		TLS: natsTLS, Auth: natsauth.New(natsLog)})
 	if err != nil {
 		return fmt.Errorf("start embedded NATS: %w", err)
 	}

@@ -94,7 +94,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		}
 		imageAddr = n.imageLis.Addr().String()
 		if cfg.natsURL != "" {
-			if n.prefetch, err = startPrefetch(ctx, cfg.natsURL, cfg.hostName, n.images, cfg.logger); err != nil {
+			if n.prefetch, err = startPrefetch(ctx, cfg.natsURL, cfg.hostName, cfg.tls, n.images, cfg.logger); err != nil {
 				n.close()
 				return nil, err
 			}
@@ -228,8 +228,19 @@ func serverCreds(b *pki.Bundle, group string) (grpc.ServerOption, error) {
 
 // startPrefetch consumes this host's image prefetch requests from NATS and
 // pulls them into svc. The returned connection ends it when closed.
-func startPrefetch(ctx context.Context, url, host string, svc *imagesvc.Service, logger *slog.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect(url, nats.Name("pacific-imagesvc-"+host), nats.MaxReconnects(-1))
+//
+// The connection uses the host's certificate: NATS admits it as the host
+// and lets it consume only its own queue (internal/natsauth).
+func startPrefetch(ctx context.Context, url, host string, id *pki.Bundle, svc *imagesvc.Service, logger *slog.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("pacific-imagesvc-" + host), nats.MaxReconnects(-1)}
+	if id != nil {
+		tlsCfg, err := id.Client()
+		if err != nil {
+			return nil, fmt.Errorf("image prefetch: NATS TLS: %w", err)
+		}
+		opts = append(opts, nats.Secure(tlsCfg))
+	}
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("image prefetch: connect to NATS at %s: %w", url, err)
 	}

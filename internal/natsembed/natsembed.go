@@ -2,6 +2,7 @@ package natsembed
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,13 @@ type Config struct {
 	StoreDir string
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
+	// TLS, when set, makes the server accept only TLS clients presenting a
+	// certificate it verifies (it must require and verify client
+	// certificates); plaintext and certificate-less clients are refused.
+	TLS *tls.Config
+	// Auth decides who may connect and with which subject permissions
+	// (see internal/natsauth); required with TLS.
+	Auth server.Authentication
 }
 
 // Server is a running embedded nats-server.
@@ -80,6 +88,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// Only the client port: no HTTP monitoring, cluster, gateway or leaf.
 		HTTPPort: 0,
 	}
+	if cfg.TLS != nil {
+		if cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
+			return nil, errors.New("natsembed: TLS must require and verify client certificates")
+		}
+		if cfg.Auth == nil {
+			return nil, errors.New("natsembed: Auth is required with TLS")
+		}
+		opts.TLS, opts.TLSVerify, opts.TLSConfig = true, true, cfg.TLS
+		opts.TLSTimeout = 2
+		opts.CustomClientAuthentication = cfg.Auth
+	} else if cfg.Auth != nil {
+		return nil, errors.New("natsembed: Auth needs TLS")
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: new server: %w", err)
@@ -118,7 +139,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
 // Connect opens a client connection to the server without a socket
-// (nats.InProcessServer). The caller closes it.
+// (nats.InProcessServer). The caller closes it. A TLS server refuses it
+// (in-process connections carry no certificate).
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	opts = append([]nats.Option{nats.InProcessServer(s.ns), nats.Name("pacific-inprocess")}, opts...)
 	nc, err := nats.Connect("", opts...)

@@ -32,6 +32,9 @@ func Subject(host string) (string, error) {
 	return SubjectPrefix + "." + host, nil
 }
 
+// Durable is the name of host's consumer.
+func Durable(host string) string { return "imagesvc-" + host }
+
 // EnsureStream creates or updates the work-queue stream.
 func EnsureStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -98,7 +101,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, host string, pull func
 		return err
 	}
 	cons, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       "imagesvc-" + host,
+		Durable:       Durable(host),
 		FilterSubject: subj,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       10 * time.Minute,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +50,8 @@ type Config struct {
 	// group system:apiservers) and the cluster CA; required. Clients,
 	// replicas and the Raft transport all use TLS; plaintext is refused.
 	TLS *pki.Bundle
-	// NATSURL enables the change feed to JetStream when set.
+	// NATSURL enables the change feed to JetStream when set. With a tls://
+	// URL the replica connects with its TLS certificate.
 	NATSURL string
 	// NATSOptions are extra connection options (credentials, TLS).
 	NATSOptions []nats.Option
@@ -199,7 +201,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	storev1.RegisterStoreServiceServer(s.grpc, st.InternalServer())
 
 	if cfg.NATSURL != "" {
-		nc, err := nats.Connect(cfg.NATSURL, append([]nats.Option{nats.Name("pacific-apiserver-" + cfg.ID), nats.MaxReconnects(-1)}, cfg.NATSOptions...)...)
+		opts := []nats.Option{nats.Name("pacific-apiserver-" + cfg.ID), nats.MaxReconnects(-1)}
+		if strings.HasPrefix(cfg.NATSURL, "tls://") {
+			// The replica's certificate is its NATS identity (internal/natsauth).
+			opts = append(opts, nats.Secure(tlsConf.natsClient))
+		}
+		nc, err := nats.Connect(cfg.NATSURL, append(opts, cfg.NATSOptions...)...)
 		if err != nil {
 			s.closeStore()
 			lis.Close()

@@ -18,6 +18,8 @@ type tlsConfigs struct {
 	// replicaClient forwards to other replicas; agentClient reaches host
 	// agents for logs and exec.
 	replicaClient, agentClient *tls.Config
+	// natsClient connects to a tls:// NATS (feed and audit publishers).
+	natsClient *tls.Config
 }
 
 func newTLSConfigs(b *pki.Bundle) (*tlsConfigs, error) {
@@ -37,5 +39,5 @@ func newTLSConfigs(b *pki.Bundle) (*tlsConfigs, error) {
 	raftClient := client.Clone()
 	raftClient.VerifyConnection = pki.RequireGroup(grpcserver.GroupAPIServers)
 	replicaClient := raftClient.Clone()
-	return &tlsConfigs{api: api, raftServer: raftServer, raftClient: raftClient, replicaClient: replicaClient, agentClient: client.Clone()}, nil
+	return &tlsConfigs{api: api, raftServer: raftServer, raftClient: raftClient, replicaClient: replicaClient, agentClient: client.Clone(), natsClient: client.Clone()}, nil
 }
