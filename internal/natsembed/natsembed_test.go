@@ -2,8 +2,10 @@ package natsembed
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,5 +115,16 @@ func TestShutdownHonoursContext(t *testing.T) {
 	// outcome is fine, but an error must wrap the context's.
 	if err := s.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+func TestTLSConfigIsChecked(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := Start(ctx, Config{StoreDir: t.TempDir(), TLS: &tls.Config{}}); err == nil || !strings.Contains(err.Error(), "client certificates") {
+		t.Errorf("TLS without required client certificates: err = %v", err)
+	}
+	if _, err := Start(ctx, Config{StoreDir: t.TempDir(), TLS: &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert}}); err == nil || !strings.Contains(err.Error(), "Auth is required") {
+		t.Errorf("TLS without Auth: err = %v", err)
 	}
 }
