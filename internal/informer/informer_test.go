@@ -2,6 +2,7 @@ package informer_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -55,23 +56,14 @@ func TestInformerListsThenFollows(t *testing.T) {
 	if err := ns.Delete(ctx, "", "before"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testutil.Eventually(t, 20*time.Second, "changes delivered", func() (bool, string) {
 		mu.Lock()
-		ok := seen["after"] == "upsert" && seen["before"] == "delete"
-		hidden := seen["hidden"]
-		mu.Unlock()
-		if hidden != "" {
+		defer mu.Unlock()
+		if seen["hidden"] != "" {
 			t.Fatal("an object the selector excludes was delivered")
 		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("changes not delivered: %v", seen)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return seen["after"] == "upsert" && seen["before"] == "delete", fmt.Sprint(seen)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -58,13 +58,7 @@ func campaign(t *testing.T, c *client.Client, id string, overlap *atomic.Int32, 
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 20*time.Second, what, func() (bool, string) { return cond(), "" })
 }
 
 func TestOneLeaderAndFailover(t *testing.T) {
@@ -78,13 +72,9 @@ func TestOneLeaderAndFailover(t *testing.T) {
 	waitFor(t, "a leads", a.leading.Load)
 	b := campaign(t, newClient(t, addr), "b", &overlap, &leaders)
 	// b keeps losing while a renews.
-	deadline := time.Now().Add(2500 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		if b.leading.Load() {
-			t.Fatal("b leads while a renews")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Consistently(t, 2500*time.Millisecond, "b must not lead while a renews", func() (bool, string) {
+		return !b.leading.Load(), "b leads"
+	})
 	// A clean stop releases the lease: b takes over.
 	a.cancel()
 	<-a.done

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/openpacific/pacific/internal/natsembed"
 	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/internal/prefetch"
+	"github.com/openpacific/pacific/internal/testutil"
 )
 
 type cluster struct {
@@ -65,19 +67,16 @@ func (v *violations) handler(_ *nats.Conn, _ *nats.Subscription, err error) {
 
 func (v *violations) waitFor(t *testing.T, subject string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, 10*time.Second, "permission violation for "+subject+" reported", func() (bool, string) {
 		v.mu.Lock()
+		defer v.mu.Unlock()
 		for _, err := range v.errs {
 			if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), subject) {
-				v.mu.Unlock()
-				return
+				return true, ""
 			}
 		}
-		v.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no permission violation for %s reported", subject)
+		return false, fmt.Sprint(v.errs)
+	})
 }
 
 func (c *cluster) connect(t *testing.T, user string, groups []string, v *violations) (*nats.Conn, error) {
@@ -190,13 +189,10 @@ func TestAPIServerPublishesFeedAndAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for info, _ := as.Info(ctx); info == nil || info.State.Msgs == 0; info, _ = as.Info(ctx) {
-		if time.Now().After(deadline) {
-			t.Fatal("audit event never reached the stream")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "audit event reached the stream", func() (bool, string) {
+		info, err := as.Info(ctx)
+		return err == nil && info.State.Msgs > 0, fmt.Sprint(err)
+	})
 	// A denied JetStream request gets no reply; the violation is reported
 	// to the client, then the request is abandoned.
 	dctx, abandon := context.WithCancel(ctx)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -58,15 +59,5 @@ func createNamespace(t *testing.T, c *client.Client, name string) {
 // fails the test with cond's last error.
 func poll(t *testing.T, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
-	}
+	testutil.EventuallyNoError(t, timeout, "condition", cond)
 }

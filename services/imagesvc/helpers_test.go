@@ -27,6 +27,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/openpacific/pacific/internal/testutil"
 )
 
 // testRegistry is go-containerregistry's in-memory registry on 127.0.0.1,
@@ -339,17 +341,7 @@ func newService(t testing.TB, mutate func(*Options)) (*Service, string) {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(20 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
+	testutil.Eventually(t, 20*time.Second, what, func() (bool, string) { return cond(), "" })
 }
 
 func requireRoot(t *testing.T) {

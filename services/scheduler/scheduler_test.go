@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -87,16 +88,7 @@ func (e *env) createPod(name string, labels map[string]string, cpu, mem string, 
 // eventually polls until cond holds, failing with the last message.
 func (e *env) eventually(what string, cond func() (bool, string)) {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var msg string
-	for time.Now().Before(deadline) {
-		var ok bool
-		if ok, msg = cond(); ok {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	e.t.Fatalf("timed out waiting for %s: %s", what, msg)
+	testutil.Eventually(e.t, 30*time.Second, what, cond)
 }
 
 func (e *env) podsBound(n int) map[string]*corev1.Pod {
@@ -342,13 +334,10 @@ func TestUnschedulablePodIsNotRetriedInALoop(t *testing.T) {
 	attempts := s.Stats().Unschedulable
 	// Ten initial backoffs pass with nothing changing (checking that
 	// something does not happen needs a span of time).
-	quiet := time.Now().Add(time.Second)
-	for time.Now().Before(quiet) {
-		if got := s.Stats().Unschedulable; got != attempts {
-			t.Fatalf("retried without a cluster change: %d attempts, then %d", attempts, got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Consistently(t, time.Second, "retried without a cluster change", func() (bool, string) {
+		got := s.Stats().Unschedulable
+		return got == attempts, fmt.Sprintf("%d attempts, then %d", attempts, got)
+	})
 	if p, err := e.pods.Get(e.ctx, "demo", "huge"); err != nil || p.GetMetadata().GetResourceVersion() != rv {
 		t.Fatalf("status rewritten without a change (err %v)", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openpacific/pacific/internal/testutil"
 )
 
 // binaries builds pacific, pacific-shim and pacctl once per test binary.
@@ -261,20 +263,9 @@ func waitLine(t *testing.T, lines <-chan string, substr string) {
 	}
 }
 
-// poll calls cond every 100ms until it holds or the deadline passes.
+// poll runs cond (typically a pacctl command) every 100ms until it holds
+// or the deadline passes.
 func poll(t *testing.T, within time.Duration, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v; last: %s", within, last)
-		}
-		<-tick.C
-	}
+	testutil.EventuallyEvery(t, within, 100*time.Millisecond, "condition", cond)
 }

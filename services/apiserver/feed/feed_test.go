@@ -19,6 +19,7 @@ import (
 
 	"github.com/openpacific/pacific/internal/events"
 	"github.com/openpacific/pacific/internal/natsembed"
+	"github.com/openpacific/pacific/internal/testutil"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/feed"
 	"github.com/openpacific/pacific/services/apiserver/store"
@@ -222,13 +223,10 @@ func create(ctx context.Context, s *store.Store, name string) (int64, error) {
 // waitAcked polls until p has processed the ack of revision rev.
 func waitAcked(t *testing.T, p *feed.Publisher, rev int64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for p.Stats().LastRevision < rev {
-		if time.Now().After(deadline) {
-			t.Fatalf("publisher has not seen the ack of revision %d within 30s: %+v", rev, p.Stats())
-		}
-		time.Sleep(5 * time.Millisecond) // polling a counter
-	}
+	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("publisher saw the ack of revision %d", rev), func() (bool, string) {
+		st := p.Stats()
+		return st.LastRevision >= rev, fmt.Sprintf("%+v", st)
+	})
 }
 
 // TestLeaderChangeExactlyOnce writes concurrently to a 3-replica store with
@@ -285,13 +283,10 @@ func TestLeaderChangeExactlyOnce(t *testing.T) {
 	}
 
 	// Close the leader once a third of the writes are acknowledged.
-	deadline := time.Now().Add(60 * time.Second)
-	for ackCount.Load() < writers*perWriter/3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d writes acknowledged within 60s", ackCount.Load())
-		}
-		time.Sleep(5 * time.Millisecond) // polling a counter, not syncing
-	}
+	testutil.Eventually(t, 60*time.Second, "a third of the writes acknowledged", func() (bool, string) {
+		n := ackCount.Load()
+		return n >= writers*perWriter/3, fmt.Sprintf("%d acknowledged", n)
+	})
 	old := c.Leader()
 	t.Logf("closing leader %s after %d acknowledged writes", old.ID, ackCount.Load())
 	c.Stop(old)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/services/apiserver/store"
 	"github.com/openpacific/pacific/services/apiserver/store/storetest"
 )
@@ -25,17 +26,7 @@ func testCtx(t *testing.T) context.Context {
 // eventually polls cond until it returns nil or the deadline passes.
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(storetest.WaitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %s: %v", what, storetest.WaitTimeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.EventuallyNoError(t, storetest.WaitTimeout, what, cond)
 }
 
 // mustCreate creates ns/name=value and returns the record. Like a careful

@@ -2,10 +2,12 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
@@ -21,17 +23,10 @@ func newClient(t *testing.T) *client.Client {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, 20*time.Second, what, func() (bool, string) {
 		ok, err := cond()
-		if ok {
-			return
-		}
-		last = err
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
+		return ok, fmt.Sprint(err)
+	})
 }
 
 func TestFleetRegistersHostsRunsPodsAndSurvivesAKill(t *testing.T) {

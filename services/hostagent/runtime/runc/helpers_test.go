@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/openpacific/pacific/internal/testutil"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openpacific/pacific/internal/testutil"
 
 	"github.com/openpacific/pacific/services/hostagent/runtime"
 	"github.com/openpacific/pacific/services/hostagent/runtime/logs"
@@ -223,15 +224,7 @@ func (e *testEnv) logs(opts runtime.LogOptions) []string {
 // poll calls cond until it returns true or the deadline passes.
 func poll(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
+	testutil.Eventually(t, timeout, what, func() (bool, string) { return cond(), "" })
 }
 
 // execOut runs a command in a container and returns stdout, stderr, code.
