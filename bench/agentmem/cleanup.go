@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openpacific/pacific/bench/internal/benchenv"
 )
 
 // leftovers is what the run left behind after the agent stopped; all zero
@@ -49,7 +51,7 @@ func sweep(ctx context.Context, runc, runcRoot, dir, bin string, podUIDs []strin
 		log.Warn("clean-up: shim still running; killing it", "pid", pid)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	if mps, err := mountsUnder(dir); err != nil {
+	if mps, err := benchenv.MountsUnder(dir); err != nil {
 		log.Warn("clean-up: read mounts", "err", err)
 	} else {
 		for i := len(mps) - 1; i >= 0; i-- {
@@ -134,52 +136,4 @@ func removeCgroup(ctx context.Context, dir string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// mountsUnder lists the mount points at or below dir, in mount order.
-func mountsUnder(dir string) ([]string, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for line := range strings.SplitSeq(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeOctal(f[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	return out, nil
-}
-
-// unescapeOctal undoes mountinfo's \ooo escapes (space, tab, newline, \).
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			ok := true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + c - '0'
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

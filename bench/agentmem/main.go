@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/openpacific/pacific/bench/internal/benchenv"
 )
 
 type options struct {
@@ -94,7 +96,7 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	if err := checkMachine(&o); err != nil {
 		return nil, err
 	}
-	warnIfBusy(log)
+	benchenv.WarnIfBusy(log, "agentmem")
 	dir, err := os.MkdirTemp(o.dir, "pacific-bench-agentmem-")
 	if err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)

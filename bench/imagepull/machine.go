@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 )
 
 // findTools locates skopeo and GNU tar. It installs nothing.
@@ -36,45 +33,6 @@ func findTools() (tools, error) {
 		t.skopeoArgs = []string{"--insecure-policy"}
 	}
 	return t, nil
-}
-
-// warnIfBusy logs when the machine does not look calm: a high load
-// average, or another benchmark or a Go build running.
-func warnIfBusy(log *slog.Logger) {
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		f := strings.Fields(string(b))
-		if len(f) > 0 {
-			if l, err := strconv.ParseFloat(f[0], 64); err == nil && l > 0.8 {
-				log.Warn("the machine is busy (1-min load average); numbers will be noisy", "load", l)
-			}
-		}
-	}
-	self := os.Getpid()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self || pid == os.Getppid() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		cmd := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
-		for _, w := range []string{"bench/podstart", "bench/agentmem", "/podstart", "/agentmem", "go build", "/compile "} {
-			if strings.Contains(cmd, w) {
-				log.Warn("something else is running that skews the numbers", "pid", pid, "cmd", truncate(cmd, 120))
-				break
-			}
-		}
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // treeStats counts what an unpacked layer holds.

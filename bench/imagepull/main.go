@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/openpacific/pacific/bench/internal/benchenv"
 	"github.com/openpacific/pacific/internal/devregistry"
 )
 
@@ -69,7 +70,7 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	warnIfBusy(log)
+	benchenv.WarnIfBusy(log, "imagepull")
 	dir, err := os.MkdirTemp(o.dir, "pacific-bench-imagepull-")
 	if err != nil {
 		return fmt.Errorf("temp dir: %w", err)
