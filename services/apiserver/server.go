@@ -43,9 +43,14 @@ type Config struct {
 	Listen string
 	// RaftAddr is the Raft transport address (default 127.0.0.1:0). Keep it
 	// stable across restarts of a multi-replica cluster.
-	RaftAddr  string
-	Bootstrap bool
-	Peers     []store.Peer
+	RaftAddr string
+	// Listener and RaftListener, when set, are already bound sockets used
+	// instead of Listen and RaftAddr (tests bind them first so that no
+	// other process can take the port between choosing and binding it).
+	Listener     net.Listener
+	RaftListener net.Listener
+	Bootstrap    bool
+	Peers        []store.Peer
 	// TLS is this replica's certificate (identity system:apiserver:<id> in
 	// group system:apiservers) and the cluster CA; required. Clients,
 	// replicas and the Raft transport all use TLS; plaintext is refused.
@@ -94,7 +99,16 @@ type Server struct {
 }
 
 // New opens the store and binds the listener; Run serves.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
+	defer func() {
+		if err != nil { // given listeners are ours to close, like our own
+			for _, l := range []net.Listener{cfg.Listener, cfg.RaftListener} {
+				if l != nil {
+					l.Close()
+				}
+			}
+		}
+	}()
 	if cfg.DataDir == "" {
 		return nil, errors.New("apiserver: data dir is required")
 	}
@@ -127,15 +141,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	lis, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("apiserver: listen on %s: %w", cfg.Listen, err)
+	lis := cfg.Listener
+	if lis == nil {
+		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("apiserver: listen on %s: %w", cfg.Listen, err)
+		}
 	}
 	peerCreds := &lazyCredentials{}
 	st, err := store.Open(ctx, store.Config{
 		ID:                cfg.ID,
 		DataDir:           filepath.Join(cfg.DataDir, "store"),
 		RaftAddr:          cfg.RaftAddr,
+		RaftListener:      cfg.RaftListener,
 		APIAddr:           lis.Addr().String(),
 		Bootstrap:         cfg.Bootstrap,
 		Peers:             cfg.Peers,

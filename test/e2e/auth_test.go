@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/openpacific/pacific/internal/testutil"
 )
 
 // TestDevAuth walks the identity acceptance path as a new user would:
@@ -13,7 +15,7 @@ import (
 func TestDevAuth(t *testing.T) {
 	bins := build(t)
 	dataDir := t.TempDir()
-	listen := freeAddr(t)
+	listen := testutil.UnusedLoopbackAddr(t)
 	dev := startDev(t, bins, dataDir, listen)
 	admin := "--config=" + dev.config
 

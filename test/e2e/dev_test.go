@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,16 +81,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // startDev runs `pacific dev` and waits until it serves.
@@ -172,7 +161,7 @@ metadata:
 func TestDevQuickstart(t *testing.T) {
 	bins := build(t)
 	dataDir := t.TempDir()
-	listen := freeAddr(t)
+	listen := testutil.UnusedLoopbackAddr(t)
 	dev := startDev(t, bins, dataDir, listen)
 	cfg := "--config=" + dev.config
 

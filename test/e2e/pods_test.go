@@ -3,12 +3,13 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/openpacific/pacific/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openpacific/pacific/internal/testutil"
 )
 
 type podView struct {
@@ -48,7 +49,7 @@ func TestDevRunsPods(t *testing.T) {
 	runc, _ := testutil.RequireContainerHost(t)
 	bins := build(t)
 	dataDir := t.TempDir()
-	listen, registry := freeAddr(t), freeAddr(t)
+	listen, registry := testutil.UnusedLoopbackAddr(t), testutil.UnusedLoopbackAddr(t)
 	dev := startDev(t, bins, dataDir, listen, "--registry", registry, "--host-name", "e2e-host", "--runc", runc)
 	cfg := "--config=" + dev.config
 	run := func(stdin string, args ...string) result {

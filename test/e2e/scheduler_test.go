@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openpacific/pacific/internal/testutil"
 )
 
 // startProcess runs one of the built binaries until the test ends.
@@ -33,7 +35,7 @@ func startProcess(t *testing.T, bin string, args ...string) (*exec.Cmd, *syncBuf
 // explains the next pod.
 func TestSchedulerReplicasFailOver(t *testing.T) {
 	bins := build(t)
-	api := freeAddr(t)
+	api := testutil.UnusedLoopbackAddr(t)
 	// The production way: a CA and one certificate per component.
 	tlsDir := t.TempDir()
 	for _, args := range [][]string{
@@ -46,7 +48,7 @@ func TestSchedulerReplicasFailOver(t *testing.T) {
 		}
 	}
 	adminConfig := filepath.Join(t.TempDir(), "admin.yaml")
-	startProcess(t, bins.pacific, "apiserver", "--data-dir", t.TempDir(), "--listen", api, "--raft-addr", freeAddr(t), "--bootstrap",
+	startProcess(t, bins.pacific, "apiserver", "--data-dir", t.TempDir(), "--listen", api, "--raft-addr", testutil.UnusedLoopbackAddr(t), "--bootstrap",
 		"--tls-dir", tlsDir, "--admin-config", adminConfig)
 	srv := "--config=" + adminConfig // holds the CA and a cluster-admin token
 	// The API server is up once it takes the namespace.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openpacific/pacific/internal/testutil"
 )
 
 var insufficientCPU = regexp.MustCompile(`0/(\d+) hosts available: (\d+) insufficient cpu`)
@@ -23,12 +25,12 @@ spec:
 
 func TestDevSimHosts(t *testing.T) {
 	bins := build(t)
-	out, err := exec.Command(bins.pacific, "dev", "--data-dir", t.TempDir(), "--listen", freeAddr(t), "--sim-host-memory", "lots").CombinedOutput()
+	out, err := exec.Command(bins.pacific, "dev", "--data-dir", t.TempDir(), "--listen", testutil.UnusedLoopbackAddr(t), "--sim-host-memory", "lots").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "--sim-host-memory") {
 		t.Fatalf("bad --sim-host-memory accepted: %v\n%s", err, out)
 	}
 
-	dev := startDev(t, bins, t.TempDir(), freeAddr(t), "--sim-hosts", "3", "--sim-host-cpu", "2")
+	dev := startDev(t, bins, t.TempDir(), testutil.UnusedLoopbackAddr(t), "--sim-hosts", "3", "--sim-host-cpu", "2")
 	cfg := "--config=" + dev.config
 	var r result
 	// The simulated hosts register themselves shortly after start.

@@ -148,10 +148,10 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 		}
 	}
 	peers := make([]store.Peer, n)
+	apiLis, raftLis := make([]net.Listener, n), make([]net.Listener, n)
 	for i := range n {
-		api := freePort(t)
-		raft := freePort(t)
-		peers[i] = store.Peer{ID: fmt.Sprintf("r%d", i), RaftAddr: raft, APIAddr: api}
+		apiLis[i], raftLis[i] = listen(t), listen(t)
+		peers[i] = store.Peer{ID: fmt.Sprintf("r%d", i), RaftAddr: raftLis[i].Addr().String(), APIAddr: apiLis[i].Addr().String()}
 	}
 	replicas := make([]*Replica, n)
 	for i := range n {
@@ -160,6 +160,8 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 			DataDir:          t.TempDir(),
 			Listen:           peers[i].APIAddr,
 			RaftAddr:         peers[i].RaftAddr,
+			Listener:         apiLis[i],
+			RaftListener:     raftLis[i],
 			Bootstrap:        true,
 			Peers:            peers,
 			NATSURL:          opts.NATSURL,
@@ -193,7 +195,9 @@ func StartCluster(t testing.TB, n int, opts Options) []*Replica {
 func Run(t testing.TB, cfg apiserver.Config) *Replica {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Replica{Config: cfg, cancel: cancel, done: make(chan error, 1)}
+	kept := cfg
+	kept.Listener, kept.RaftListener = nil, nil // a restart binds the addresses again
+	r := &Replica{Config: kept, cancel: cancel, done: make(chan error, 1)}
 	if inner := cfg.Auth; inner != nil {
 		cfg.Auth = func(ctx context.Context, env apiserver.AuthEnv) (apiserver.AuthHooks, error) {
 			h, err := inner(ctx, env)
@@ -232,16 +236,15 @@ func AuthFunc(cfg authz.Config) apiserver.AuthFunc {
 	}
 }
 
-// freePort reserves a loopback port. The tiny window before the server binds
-// it again is acceptable in tests; fixed addresses are needed because Raft
-// peers must know each other's addresses up front.
-func freePort(t testing.TB) string {
+// listen binds a loopback port now, so that no other process can take it
+// between choosing and binding (Raft peers must know each other's
+// addresses before any replica starts).
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("apiservertest: reserve port: %v", err)
+		t.Fatalf("apiservertest: listen: %v", err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Cleanup(func() { l.Close() })
+	return l
 }
