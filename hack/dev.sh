@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 mkdir -p bin
 echo "building bin/pacific, bin/pacific-shim and bin/pacctl ..." >&2
 go build -o bin/pacific ./cmd/pacific
-go build -o bin/pacific-shim ./cmd/pacific-shim
+# Static (no cgo): one shim starts per container (decision 0029).
+CGO_ENABLED=0 go build -o bin/pacific-shim ./cmd/pacific-shim
 go build -o bin/pacctl ./cmd/pacctl
 hack/install-runc.sh >&2 || echo "runc could not be installed: pacific dev will run without a local host" >&2
 export PATH="$PWD/.bin:$PATH"

@@ -35,6 +35,9 @@ func buildPacific(ctx context.Context, repo, dir string, smallShim bool) (string
 	for out, pkg := range builds {
 		cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, pkg)
 		cmd.Dir = repo
+		if pkg == "./cmd/pacific-shim" {
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as hack/dev.sh builds it
+		}
 		var msg bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &msg, &msg
 		if err := cmd.Run(); err != nil {

@@ -51,6 +51,7 @@ func buildShim(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, runc.ShimBinary)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pacific-shim")
 	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as hack/dev.sh builds it
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/pacific-shim: %w: %s", err, strings.TrimSpace(string(out)))
 	}

@@ -38,7 +38,11 @@ func build(t *testing.T) binaries {
 		// host agent's containers run under it.
 		built = binaries{pacific: filepath.Join(dir, "pacific"), pacctl: filepath.Join(dir, "pacctl"), shim: filepath.Join(dir, "pacific-shim")}
 		for bin, pkg := range map[string]string{built.pacific: "../../cmd/pacific", built.pacctl: "../../cmd/pacctl", built.shim: "../../cmd/pacific-shim"} {
-			out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+			cmd := exec.Command("go", "build", "-o", bin, pkg)
+			if bin == built.shim {
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as hack/dev.sh builds it
+			}
+			out, err := cmd.CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 				return

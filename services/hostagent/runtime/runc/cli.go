@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -18,10 +19,15 @@ import (
 type cli struct {
 	path string
 	root string
+	env  []string // added to runc's environment (Options.ChildEnv)
 }
 
 func (c cli) command(ctx context.Context, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, c.path, append([]string{"--root", c.root}, args...)...)
+	cmd := exec.CommandContext(ctx, c.path, append([]string{"--root", c.root}, args...)...)
+	if len(c.env) > 0 {
+		cmd.Env = append(os.Environ(), c.env...)
+	}
+	return cmd
 }
 
 // run runs runc and maps its failures onto the runtime's errors.

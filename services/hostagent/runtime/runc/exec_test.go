@@ -23,6 +23,14 @@ func TestExec(t *testing.T) {
 	if err != nil || code != 5 || out != "out bar\n" || errOut != "err\n" {
 		t.Fatalf("exec = %q %q %d %v", out, errOut, code, err)
 	}
+	// The runtime's own settings for runc (Options.ChildEnv) reach neither
+	// the container's process nor an exec'd one.
+	out, _, code, err = e.execOut("box", runtime.ExecSpec{
+		Args: []string{"sh", "-c", `echo "[$GOMAXPROCS]"; tr '\0' '\n' </proc/1/environ | grep -c GOMAXPROCS; true`},
+	})
+	if err != nil || code != 0 || out != "[]\n0\n" {
+		t.Fatalf("GOMAXPROCS leaked into the container: %q %d %v", out, code, err)
+	}
 	// stdin is passed through and closed at EOF.
 	var stdout bytes.Buffer
 	p, err := e.rt.Exec(ctx, "box", runtime.ExecSpec{Args: []string{"cat"}, Stdin: strings.NewReader("piped\n"), Stdout: &stdout})

@@ -21,6 +21,10 @@ type Options struct {
 	ShimArgs []string
 	// ShimEnv is added to the shim's environment.
 	ShimEnv []string
+	// ChildEnv is added to the environment of every shim and runc process
+	// the runtime starts (the shims pass it on to their runc). Default
+	// DefaultChildEnv; an empty non-nil slice adds nothing.
+	ChildEnv []string
 	// CgroupParent is the parent cgroup of all sandboxes (default "/pacific").
 	CgroupParent string
 	// LogMaxBytes and LogMaxFiles bound each container's log (default
@@ -55,6 +59,9 @@ func (o *Options) setDefaults() error {
 		}
 		o.ShimPath, o.ShimArgs = DefaultShim(exe)
 	}
+	if o.ChildEnv == nil {
+		o.ChildEnv = DefaultChildEnv()
+	}
 	if o.CgroupParent == "" {
 		o.CgroupParent = "/pacific"
 	}
@@ -73,6 +80,14 @@ func (o *Options) setDefaults() error {
 	}
 	return nil
 }
+
+// DefaultChildEnv runs the Go runtimes of runc and the shims on one OS
+// thread for Go code: each is a short-lived or mostly idle process whose
+// work is sequential, and with one P per core they spin looking for work
+// on a busy host. Measured with 20 pods started at once on 2 cores: ~20 ms
+// less CPU per start (decision 0029). It never reaches the containers:
+// their environment comes from the OCI spec.
+func DefaultChildEnv() []string { return []string{"GOMAXPROCS=1"} }
 
 // ShimBinary is the file name of the small shim executable
 // (cmd/pacific-shim), installed next to the pacific binary.

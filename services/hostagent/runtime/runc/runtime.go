@@ -54,7 +54,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	r := &Runtime{
 		opts:       opts,
-		cli:        cli{path: opts.RuncPath, root: filepath.Join(opts.StateDir, "runc")},
+		cli:        cli{path: opts.RuncPath, root: filepath.Join(opts.StateDir, "runc"), env: opts.ChildEnv},
 		log:        opts.Logger.With("runtime", "runc"),
 		done:       make(chan struct{}),
 		sandboxes:  map[string]*sandbox{},

@@ -48,7 +48,7 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 		return nil, shimInfo{}, err
 	}
 	cmd := exec.Command(r.opts.ShimPath, append(slices.Clone(r.opts.ShimArgs), cfg.Args()...)...)
-	cmd.Env = append(os.Environ(), r.opts.ShimEnv...)
+	cmd.Env = slices.Concat(os.Environ(), r.opts.ChildEnv, r.opts.ShimEnv)
 	cmd.Dir = m.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{syncW} // fd 3 = shim.SyncFD
