@@ -170,10 +170,15 @@ type Agent struct {
 	waiting map[string]bool
 	// stopping holds the UIDs of pods whose containers are being stopped.
 	stopping map[string]bool
-	// seen is the last version of each pod bound here that the watch
-	// delivered: Reconcile falls back to it while the API server is
-	// unreachable, so crashed containers still restart.
+	// seen is the freshest version of each pod bound here, from the watch
+	// and from this agent's own writes: Reconcile reads it like an
+	// informer's cache (a stale version only makes a write conflict and
+	// retry on a fresh read), and it keeps crashed containers restarting
+	// while the API server is unreachable.
 	seen map[controller.Request]*corev1.Pod
+	// echoes are the resource versions of this agent's last write of each
+	// pod, until the watch delivers them (see remember).
+	echoes map[controller.Request]int64
 }
 
 // New checks cfg and returns an agent. It does not contact anything.
@@ -200,6 +205,7 @@ func New(cfg Config) (*Agent, error) {
 		waiting:    map[string]bool{},
 		stopping:   map[string]bool{},
 		seen:       map[controller.Request]*corev1.Pod{},
+		echoes:     map[controller.Request]int64{},
 	}
 	a.recorder = newRecorder(client.For[*corev1.Event](cfg.Client), cfg.HostName, log)
 	return a, nil
@@ -232,13 +238,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	loops.Go(func() { a.recorder.run(ctx) })
 
 	ctrl := &controller.Controller{
-		Name:       "hostagent-pods",
-		Reconciler: controller.ReconcileFunc(a.Reconcile),
-		Sources:    []controller.Source{a.podSource, a.kicks.source},
-		Workers:    a.cfg.Workers,
-		Logger:     a.log,
-		BaseDelay:  100 * time.Millisecond,
-		MaxDelay:   30 * time.Second,
+		Name: "hostagent-pods",
+		Reconciler: controller.ReconcileFunc(func(ctx context.Context, req controller.Request) (controller.Result, error) {
+			defer a.recorder.busy()()
+			return a.Reconcile(ctx, req)
+		}),
+		Sources:   []controller.Source{a.podSource, a.kicks.source},
+		Workers:   a.cfg.Workers,
+		Logger:    a.log,
+		BaseDelay: 100 * time.Millisecond,
+		MaxDelay:  30 * time.Second,
 	}
 	err = ctrl.Start(ctx)
 	loops.Wait()

@@ -40,6 +40,9 @@ const (
 	maxPendingEvents = 1024
 	maxKnownEvents   = 4096
 	eventWriteTries  = 4
+	// maxEventDelay bounds how long events wait while pods are being
+	// reconciled (see recorder.busy).
+	maxEventDelay = time.Second
 )
 
 // eventKey identifies one aggregated event: occurrences with the same key
@@ -60,7 +63,9 @@ type pendingEvent struct {
 // merged in memory and then into one Event object per key (count++,
 // lastTimestamp), whose name is derived from the key so that a restarted
 // agent continues the same object. Recording never blocks on the API
-// server; a background loop writes.
+// server; a background loop writes, and while the agent is reconciling
+// pods it holds the writes back (at most maxEventDelay), so that a burst of
+// pod starts is not slowed by its own bookkeeping (decision 0029).
 type recorder struct {
 	events *client.Typed[*corev1.Event]
 	source *corev1.EventSource
@@ -73,6 +78,10 @@ type recorder struct {
 	known   map[eventKey]*corev1.Event // last stored object per key
 	knownQ  []eventKey                 // insertion order, for eviction
 	kick    chan struct{}
+	// active counts the work in progress that events wait for; idle is
+	// signalled when it drops to zero.
+	active int
+	idle   chan struct{}
 }
 
 func newRecorder(events *client.Typed[*corev1.Event], host string, log *slog.Logger) *recorder {
@@ -84,6 +93,50 @@ func newRecorder(events *client.Typed[*corev1.Event], host string, log *slog.Log
 		pending: map[eventKey]*pendingEvent{},
 		known:   map[eventKey]*corev1.Event{},
 		kick:    make(chan struct{}, 1),
+		idle:    make(chan struct{}, 1),
+	}
+}
+
+// busy marks work in progress (a pod reconcile) until the returned func
+// is called: pending events are written when no work is in progress, or
+// after maxEventDelay.
+func (r *recorder) busy() (done func()) {
+	r.mu.Lock()
+	r.active++
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		r.active--
+		quiet := r.active == 0
+		r.mu.Unlock()
+		if quiet {
+			select {
+			case r.idle <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// waitQuiet waits until no work is in progress, at most maxDelay; false
+// if ctx ended.
+func (r *recorder) waitQuiet(ctx context.Context, maxDelay time.Duration) bool {
+	timer := time.NewTimer(maxDelay)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		quiet := r.active == 0
+		r.mu.Unlock()
+		if quiet {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-r.idle:
+		}
 	}
 }
 
@@ -154,7 +207,9 @@ func (r *recorder) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
-			r.flush(ctx)
+			if r.waitQuiet(ctx, maxEventDelay) {
+				r.flush(ctx)
+			}
 		}
 	}
 }

@@ -129,3 +129,40 @@ func TestRecorderWritesAggregatedEvents(t *testing.T) {
 		t.Errorf("Pulled event: %v", counts[ReasonPulled])
 	}
 }
+
+// While work is in progress, pending events wait for it to end, at most
+// the given delay.
+func TestRecorderWaitsForQuiet(t *testing.T) {
+	r := newRecorder(nil, "h1", testLogger())
+	ctx := context.Background()
+	if !r.waitQuiet(ctx, time.Hour) {
+		t.Fatal("idle recorder did not return at once")
+	}
+	done1, done2 := r.busy(), r.busy()
+	returned := make(chan struct{})
+	go func() { r.waitQuiet(ctx, time.Hour); close(returned) }()
+	done1()
+	select {
+	case <-returned:
+		t.Fatal("returned while work was still in progress")
+	case <-time.After(50 * time.Millisecond):
+	}
+	done2()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not return once the work ended")
+	}
+	// Busy for longer than the delay: it gives up waiting.
+	done := r.busy()
+	defer done()
+	start := time.Now()
+	if !r.waitQuiet(ctx, 20*time.Millisecond) || time.Since(start) < 20*time.Millisecond {
+		t.Fatal("waitQuiet did not wait out the delay")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if r.waitQuiet(cctx, time.Hour) {
+		t.Fatal("waitQuiet reported quiet after its context ended")
+	}
+}

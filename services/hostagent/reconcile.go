@@ -29,14 +29,10 @@ const writeTries = 4
 // writes the status if it changed, and asks to be called again when a
 // backoff or pull needs it.
 func (a *Agent) Reconcile(ctx context.Context, req controller.Request) (controller.Result, error) {
-	pod, err := a.pods.Get(ctx, req.Namespace, req.Name)
-	if client.IsUnavailable(err) {
-		// The API server is unreachable: keep driving the pod as last seen
-		// (restarts go on); status writes fail and are retried.
-		if seen, ok := a.lastSeen(req); ok {
-			a.log.DebugContext(ctx, "API server unavailable; using the last seen pod", "pod", req.String(), "err", err)
-			pod, err = proto.Clone(seen).(*corev1.Pod), nil
-		}
+	pod, ok := a.cachedPod(req)
+	var err error
+	if !ok {
+		pod, err = a.pods.Get(ctx, req.Namespace, req.Name)
 	}
 	switch {
 	case client.IsNotFound(err):
@@ -148,6 +144,7 @@ func (a *Agent) ensureFinalizer(ctx context.Context, pod *corev1.Pod) (*corev1.P
 	if err != nil {
 		return nil, fmt.Errorf("add finalizer: %w", err)
 	}
+	a.wrote(stored)
 	return stored, nil
 }
 
@@ -189,9 +186,12 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st *corev1.Pod
 			return nil
 		}
 		p := &corev1.Pod{ApiVersion: pod.GetApiVersion(), Kind: pod.GetKind(), Metadata: pod.GetMetadata(), Spec: pod.GetSpec(), Status: st}
-		_, err := a.pods.UpdateStatus(ctx, p)
+		stored, err := a.pods.UpdateStatus(ctx, p)
 		switch {
-		case err == nil, client.IsNotFound(err):
+		case err == nil:
+			a.wrote(stored)
+			return nil
+		case client.IsNotFound(err):
 			return nil
 		case !client.IsConflict(err):
 			return fmt.Errorf("update status: %w", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/openpacific/pacific/internal/controller"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // podSource lists and watches all pods and enqueues those bound to this
@@ -57,6 +58,7 @@ func (a *Agent) listAndWatch(ctx context.Context, enqueue func(controller.Reques
 	}
 	a.mu.Lock()
 	a.seen = seen
+	a.echoes = map[controller.Request]int64{} // the list enqueued everything anyway
 	a.mu.Unlock()
 	wctx, cancel := context.WithTimeoutCause(ctx, a.cfg.Resync, errResync)
 	defer cancel()
@@ -69,8 +71,7 @@ func (a *Agent) listAndWatch(ctx context.Context, enqueue func(controller.Reques
 		if ev.Type == corev1.EventType_EVENT_TYPE_BOOKMARK {
 			continue
 		}
-		a.remember(ev)
-		if a.mine(ev.Object) {
+		if own := a.remember(ev); !own && a.mine(ev.Object) {
 			enqueue(keyOf(ev.Object))
 		}
 	}
@@ -80,24 +81,66 @@ func (a *Agent) listAndWatch(ctx context.Context, enqueue func(controller.Reques
 	return w.Err()
 }
 
-// remember keeps the latest version of pods bound here.
-func (a *Agent) remember(ev client.Event[*corev1.Pod]) {
+// remember keeps the latest version of pods bound here, and reports
+// whether ev is only the echo of this agent's own last write of the pod:
+// the reconcile that wrote it knew everything it says, so it needs no
+// other reconcile.
+func (a *Agent) remember(ev client.Event[*corev1.Pod]) (own bool) {
 	key := keyOf(ev.Object)
+	rv := ev.Object.GetMetadata().GetResourceVersion()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if ev.Type == corev1.EventType_EVENT_TYPE_DELETED || ev.Object.GetSpec().GetNodeName() != a.cfg.HostName {
 		delete(a.seen, key)
-		return
+		delete(a.echoes, key)
+		return false
 	}
-	a.seen[key] = ev.Object
+	if cur, ok := a.seen[key]; !ok || !olderVersion(ev.Object, cur) {
+		a.seen[key] = ev.Object
+	}
+	if a.echoes[key] == rv && ev.Type == corev1.EventType_EVENT_TYPE_MODIFIED {
+		delete(a.echoes, key)
+		return true
+	}
+	return false
 }
 
-// lastSeen returns the latest version of pod key the watch delivered.
-func (a *Agent) lastSeen(key controller.Request) (*corev1.Pod, bool) {
+// wrote records a pod this agent just stored: the cache has it at once
+// (unless the pod is already gone from it), and its echo on the watch
+// triggers no reconcile.
+func (a *Agent) wrote(stored *corev1.Pod) {
+	key := keyOf(stored)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur, ok := a.seen[key]
+	if !ok || cur.GetMetadata().GetUid() != stored.GetMetadata().GetUid() {
+		return
+	}
+	if !olderVersion(stored, cur) {
+		a.seen[key] = stored
+	}
+	a.echoes[key] = stored.GetMetadata().GetResourceVersion()
+}
+
+// cachedPod returns a copy of the freshest version of pod key this agent
+// knows (from the watch or its own writes), if any.
+func (a *Agent) cachedPod(key controller.Request) (*corev1.Pod, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	p, ok := a.seen[key]
-	return p, ok
+	if !ok {
+		return nil, false
+	}
+	return proto.Clone(p).(*corev1.Pod), true
+}
+
+// olderVersion reports whether a is an older version of the same pod
+// than b.
+func olderVersion(a, b *corev1.Pod) bool {
+	if a.GetMetadata().GetUid() != b.GetMetadata().GetUid() {
+		return false
+	}
+	return a.GetMetadata().GetResourceVersion() < b.GetMetadata().GetResourceVersion()
 }
 
 // mine reports whether the agent must look at pod: it is bound here, or

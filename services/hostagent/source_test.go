@@ -1,0 +1,76 @@
+package hostagent
+
+import (
+	"testing"
+
+	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/sdk/client"
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+)
+
+func cachePod(uid string, rv int64, node string) *corev1.Pod {
+	return &corev1.Pod{
+		Metadata: &corev1.ObjectMeta{Namespace: "demo", Name: "web", Uid: uid, ResourceVersion: rv},
+		Spec:     &corev1.PodSpec{NodeName: node},
+	}
+}
+
+// The agent's pod cache takes its own writes at once, never goes back to
+// an older version, never brings back a pod the watch deleted, and the
+// watch's echo of its own last write (only that) triggers no reconcile.
+func TestPodCacheAndEchoes(t *testing.T) {
+	a := &Agent{cfg: Config{HostName: "h1"}, seen: map[controller.Request]*corev1.Pod{}, echoes: map[controller.Request]int64{}}
+	key := controller.Request{Namespace: "demo", Name: "web"}
+	ev := func(typ corev1.EventType, p *corev1.Pod) client.Event[*corev1.Pod] {
+		return client.Event[*corev1.Pod]{Type: typ, Object: p}
+	}
+	rvOf := func() int64 {
+		t.Helper()
+		p, ok := a.cachedPod(key)
+		if !ok {
+			return 0
+		}
+		return p.GetMetadata().GetResourceVersion()
+	}
+
+	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_ADDED, cachePod("u1", 10, "h1"))); own || rvOf() != 10 {
+		t.Fatalf("added: own=%v rv=%d", own, rvOf())
+	}
+	a.wrote(cachePod("u1", 12, "h1")) // e.g. the finalizer
+	if rvOf() != 12 {
+		t.Fatalf("own write not cached: rv=%d", rvOf())
+	}
+	// Someone else's change between: reconciled, and the cache keeps 12
+	// until the watch catches up.
+	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 11, "h1"))); own || rvOf() != 12 {
+		t.Fatalf("older event: own=%v rv=%d", own, rvOf())
+	}
+	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 12, "h1"))); !own {
+		t.Fatal("echo of the agent's own write was not recognised")
+	}
+	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 12, "h1"))); own {
+		t.Fatal("an echo counted twice")
+	}
+	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 15, "h1"))); own || rvOf() != 15 {
+		t.Fatalf("newer event: own=%v rv=%d", own, rvOf())
+	}
+	// Deleted: a late result of an own write does not bring it back.
+	a.remember(ev(corev1.EventType_EVENT_TYPE_DELETED, cachePod("u1", 16, "h1")))
+	a.wrote(cachePod("u1", 14, "h1"))
+	if _, ok := a.cachedPod(key); ok {
+		t.Fatal("a deleted pod came back into the cache")
+	}
+	// Recreated under the same name: the new pod replaces the old one
+	// whatever the versions, and the old one's writes do not touch it.
+	a.remember(ev(corev1.EventType_EVENT_TYPE_ADDED, cachePod("u2", 20, "h1")))
+	a.wrote(cachePod("u1", 30, "h1"))
+	if p, _ := a.cachedPod(key); p.GetMetadata().GetUid() != "u2" || rvOf() != 20 {
+		t.Fatalf("cache after recreate: %v", p.GetMetadata())
+	}
+	// The cached copy is the caller's to change.
+	p, _ := a.cachedPod(key)
+	p.Metadata.Name = "changed"
+	if q, _ := a.cachedPod(key); q.GetMetadata().GetName() != "web" {
+		t.Fatal("cachedPod returned the cache's own object")
+	}
+}
