@@ -109,7 +109,15 @@ type Store struct {
 	leases    map[string]int   // diffID -> pulls in flight
 	inUse     map[string]int   // image digest -> users
 	used      int64
+	// diskLastUsed is each image's LastUsed as last written, when a later
+	// touch was kept in memory only (see touchLocked).
+	diskLastUsed map[string]time.Time
 }
+
+// touchPersistEvery is how stale an image's last-use time may be on disk:
+// it only orders garbage collection, so a crash may lose a minute of it,
+// and starting a container does not pay for a synced write.
+const touchPersistEvery = time.Minute
 
 // Open opens (creating if needed) the store at root, takes its lock, empties
 // tmp/ and loads the records, dropping whatever a crash left incomplete.
@@ -564,8 +572,20 @@ func (s *Store) touchLocked(digest string) error {
 	}
 	next := r.Clone()
 	next.LastUsed = s.now()
-	if err := s.writeJSON(s.imagePath(digest), next); err != nil {
-		return fmt.Errorf("touch image %s: %w", digest, err)
+	onDisk, ok := s.diskLastUsed[digest]
+	if !ok {
+		onDisk = r.LastUsed
+	}
+	if next.LastUsed.Sub(onDisk) >= touchPersistEvery {
+		if err := s.writeJSON(s.imagePath(digest), next); err != nil {
+			return fmt.Errorf("touch image %s: %w", digest, err)
+		}
+		delete(s.diskLastUsed, digest)
+	} else {
+		if s.diskLastUsed == nil {
+			s.diskLastUsed = map[string]time.Time{}
+		}
+		s.diskLastUsed[digest] = onDisk
 	}
 	s.images[digest] = next
 	return nil
@@ -630,6 +650,7 @@ func (s *Store) removeImageLocked(digest string, rep *GCReport) ([]string, error
 		return nil, fmt.Errorf("remove image %s: %w", digest, err)
 	}
 	delete(s.images, digest)
+	delete(s.diskLastUsed, digest)
 	s.refLocked(rec, -1)
 	rep.RemovedImages = append(rep.RemovedImages, digest)
 	var trash []string

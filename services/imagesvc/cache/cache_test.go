@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -196,4 +197,50 @@ func TestStoreRemoveAndGC(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(root, "tmp")); len(ents) != 0 {
 		t.Errorf("trash left: %v", ents)
 	}
+}
+
+// Starting a container touches its image in memory at once; the disk sees
+// the new last-use time only once it is a minute newer than what is there.
+func TestTouchPersistsLazily(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "c")
+	var now atomic.Int64
+	now.Store(1700000000)
+	clockAt := func() time.Time { return time.Unix(now.Load(), 0) }
+	s, err := Open(context.Background(), root, Options{Now: clockAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addLayer(t, s, dg('1'), 10)
+	addImage(t, s, dg('a'), "r/a", dg('1'))
+	onDisk := func() time.Time {
+		t.Helper()
+		b, err := os.ReadFile(s.imagePath(dg('a')))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r ImageRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.LastUsed
+	}
+	first := onDisk()
+	now.Add(30)
+	if err := s.Touch(dg('a')); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Image(dg('a')); !r.LastUsed.Equal(clockAt()) {
+		t.Errorf("in memory: last used %v, want %v", r.LastUsed, clockAt())
+	}
+	if got := onDisk(); !got.Equal(first) {
+		t.Errorf("on disk after 30 s: %v, want still %v", got, first)
+	}
+	now.Add(31)
+	if err := s.Touch(dg('a')); err != nil {
+		t.Fatal(err)
+	}
+	if got := onDisk(); !got.Equal(clockAt()) {
+		t.Errorf("on disk after 61 s: %v, want %v", got, clockAt())
+	}
+	s.Close()
 }
