@@ -6,10 +6,11 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/openpacific/pacific/internal/controller"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 // podSource lists and watches all pods and enqueues those bound to this
