@@ -59,14 +59,14 @@ type agent struct {
 // startAgent runs `pacific hostagent` against the API server, in its own
 // process group (so a Ctrl-C on the terminal reaches only this process,
 // which then cleans up in order).
-func startAgent(bin, server, dataDir, runc, logLevel, logPath string) (*agent, error) {
+func startAgent(bin, server, tlsDir, dataDir, runc, logLevel, logPath string) (*agent, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(bin, "hostagent",
-		"--server", server, "--host-name", hostName, "--data-dir", dataDir,
+		"--server", server, "--host-name", hostName, "--tls-dir", tlsDir, "--data-dir", dataDir,
 		"--listen", "127.0.0.1:0", "--runc", runc, "--log-level", logLevel)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -29,6 +30,7 @@ type control struct {
 	reg     *devregistry.Registry
 	c       *client.Client
 	pods    *client.Typed[*corev1.Pod]
+	tlsDir  string // CA and the agent's certificate, for its --tls-dir
 	image   string // <registry>/busybox:1
 }
 
@@ -41,8 +43,33 @@ func startControl(ctx context.Context, dir, busybox string, log *slog.Logger) (_
 			cp.close(context.WithoutCancel(ctx), discard)
 		}
 	}()
-	apiTLS, clientTLS, err := pki.Ephemeral(grpcserver.APIServerUserPrefix+"bench", grpcserver.GroupAPIServers)
+	ca, err := pki.NewCA("pacific-bench-agentmem")
 	if err != nil {
+		return nil, err
+	}
+	apiTLS, err := ca.LoopbackBundle(grpcserver.APIServerUserPrefix+"bench", grpcserver.GroupAPIServers)
+	if err != nil {
+		return nil, err
+	}
+	clientTLS, err := pki.ClientConfig(ca.CertPEM, pki.Identity{})
+	if err != nil {
+		return nil, err
+	}
+	// The agent is a host like any other: its own certificate from the
+	// cluster CA, as 'pacific ca issue --kind host' makes it.
+	hostID, err := ca.Issue(pki.Request{User: grpcserver.HostUserPrefix + hostName, Groups: []string{grpcserver.GroupHosts},
+		Hosts: []string{"127.0.0.1", "::1", "localhost"}, Usage: pki.UsageClientServer})
+	if err != nil {
+		return nil, err
+	}
+	cp.tlsDir = filepath.Join(dir, "tls") // ca.crt and the host's files; never the CA key
+	if err := os.MkdirAll(cp.tlsDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(cp.tlsDir, pki.CACertFile), ca.CertPEM, 0o644); err != nil {
+		return nil, err
+	}
+	if err := hostID.Save(cp.tlsDir, hostName); err != nil {
 		return nil, err
 	}
 	api, err := apiserver.New(ctx, apiserver.Config{

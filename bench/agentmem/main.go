@@ -124,7 +124,7 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 		return nil, err
 	}
 	dataDir := filepath.Join(dir, "host")
-	a, err := startAgent(bin, cp.addr(), dataDir, o.runc, o.agentLogLevel, filepath.Join(dir, "agent.log"))
+	a, err := startAgent(bin, cp.addr(), cp.tlsDir, dataDir, o.runc, o.agentLogLevel, filepath.Join(dir, "agent.log"))
 	if err != nil {
 		cp.close(context.WithoutCancel(ctx), log)
 		return nil, err
