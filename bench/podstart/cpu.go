@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc/cgroups"
 )
 
@@ -26,16 +28,32 @@ type cpuMeter struct {
 	orig  string // this process's cpuacct cgroup before, to go back to
 }
 
-// cpuTime is CPU time used: in total, and of it outside the containers'
+// cpuTime is CPU time used: in total; of it outside the containers'
 // cgroups (this process and the children that stay in its cgroup: shims,
 // runc's own processes; not runc's init once it joined the container's
-// cgroup, nor the container).
-type cpuTime struct{ total, outside time.Duration }
+// cgroup, nor the container); and of that, this process alone (API
+// server, agent, image service and the benchmark's own client).
+type cpuTime struct{ total, outside, self time.Duration }
 
-func (c cpuTime) sub(d cpuTime) cpuTime { return cpuTime{c.total - d.total, c.outside - d.outside} }
-func (c cpuTime) add(d cpuTime) cpuTime { return cpuTime{c.total + d.total, c.outside + d.outside} }
+func (c cpuTime) sub(d cpuTime) cpuTime {
+	return cpuTime{c.total - d.total, c.outside - d.outside, c.self - d.self}
+}
+
+func (c cpuTime) add(d cpuTime) cpuTime {
+	return cpuTime{c.total + d.total, c.outside + d.outside, c.self + d.self}
+}
+
 func (c cpuTime) div(n int) cpuTime {
-	return cpuTime{c.total / time.Duration(n), c.outside / time.Duration(n)}
+	return cpuTime{c.total / time.Duration(n), c.outside / time.Duration(n), c.self / time.Duration(n)}
+}
+
+// selfCPU is the CPU time this process (all its threads) used so far.
+func selfCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // newCPUMeter moves this process into <parent>/bench in the cpuacct
@@ -84,7 +102,7 @@ func (m *cpuMeter) read() (cpuTime, error) {
 	if err != nil {
 		return cpuTime{}, err
 	}
-	return cpuTime{total, outside}, nil
+	return cpuTime{total, outside, selfCPU()}, nil
 }
 
 func readUsage(path string) (time.Duration, error) {
