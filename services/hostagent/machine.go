@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openpacific/pacific/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -196,21 +197,13 @@ type cgroupMount struct {
 // parseCgroupMounts finds the cgroup mounts in /proc/self/mountinfo.
 func parseCgroupMounts(b []byte) []cgroupMount {
 	var out []cgroupMount
-	for line := range bytes.Lines(b) {
-		pre, post, ok := strings.Cut(strings.TrimSpace(string(line)), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 3 {
-			continue
-		}
-		switch qf[0] {
+	for _, mi := range mountinfo.Parse(b) {
+		switch mi.FSType {
 		case "cgroup2":
-			out = append(out, cgroupMount{root: pf[3], point: pf[4], v2: true})
+			out = append(out, cgroupMount{root: mi.Root, point: mi.MountPoint, v2: true})
 		case "cgroup":
-			m := cgroupMount{root: pf[3], point: pf[4]}
-			for _, o := range strings.Split(qf[2], ",") {
+			m := cgroupMount{root: mi.Root, point: mi.MountPoint}
+			for _, o := range strings.Split(mi.SuperOpts, ",") {
 				switch o {
 				case "rw", "ro":
 				default:

@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/openpacific/pacific/internal/mountinfo"
 	"github.com/openpacific/pacific/services/imagesvc/cache"
 	"github.com/openpacific/pacific/services/imagesvc/extract"
 )
@@ -491,57 +491,10 @@ func unmount(target string) error {
 }
 
 // MountInfo is one line of /proc/self/mountinfo.
-type MountInfo struct {
-	MountPoint string
-	FSType     string
-	Source     string
-	SuperOpts  string
-}
+type MountInfo = mountinfo.Mount
 
 // Mounts parses /proc/self/mountinfo.
-func Mounts() ([]MountInfo, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	var out []MountInfo
-	for _, line := range strings.Split(string(b), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(pre)
-		g := strings.Fields(post)
-		if len(f) < 5 || len(g) < 2 {
-			continue
-		}
-		m := MountInfo{MountPoint: unescapeMount(f[4]), FSType: g[0], Source: unescapeMount(g[1])}
-		if len(g) > 2 {
-			m.SuperOpts = unescapeMount(g[2])
-		}
-		out = append(out, m)
-	}
-	return out, nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space, ...).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+func Mounts() ([]MountInfo, error) { return mountinfo.Read() }
 
 func isMountPoint(p string) (bool, error) {
 	ms, err := Mounts()

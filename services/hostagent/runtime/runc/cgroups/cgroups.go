@@ -1,7 +1,6 @@
 package cgroups
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openpacific/pacific/internal/mountinfo"
 )
 
 // Hierarchy is one mounted cgroup hierarchy.
@@ -31,34 +32,25 @@ func (h Hierarchy) Has(c string) bool { return slices.Contains(h.Controllers, c)
 // Hierarchies lists the cgroup hierarchies mounted in this mount namespace
 // (one entry per distinct hierarchy: the first mount point wins).
 func Hierarchies() ([]Hierarchy, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
+		return nil, err
 	}
 	var hs []Hierarchy
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint opts [optional...] - fstype source superopts
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
+	for _, m := range mounts {
+		if m.Root != "/" {
 			continue
 		}
-		f, pf := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 5 || len(pf) < 3 || f[3] != "/" {
-			continue
-		}
-		mount := unescape(f[4])
-		switch pf[0] {
+		switch m.FSType {
 		case "cgroup2":
 			if !seen["cgroup2"] {
 				seen["cgroup2"] = true
-				hs = append(hs, Hierarchy{Mount: mount, V2: true})
+				hs = append(hs, Hierarchy{Mount: m.MountPoint, V2: true})
 			}
 		case "cgroup":
 			var ctrls []string
-			for _, o := range strings.Split(pf[2], ",") {
+			for _, o := range strings.Split(m.SuperOpts, ",") {
 				switch {
 				case strings.HasPrefix(o, "name="):
 					ctrls = append(ctrls, o)
@@ -75,29 +67,10 @@ func Hierarchies() ([]Hierarchy, error) {
 				continue
 			}
 			seen[key] = true
-			hs = append(hs, Hierarchy{Mount: mount, Controllers: ctrls})
+			hs = append(hs, Hierarchy{Mount: m.MountPoint, Controllers: ctrls})
 		}
 	}
-	return hs, sc.Err()
-}
-
-// unescape decodes mountinfo's octal escapes (\040 for a space...).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return hs, nil
 }
 
 // Dirs returns the directory of cgroup path (e.g. /pacific/pod/ctr) in each

@@ -7,15 +7,6 @@ import (
 	"testing"
 )
 
-func TestUnescape(t *testing.T) {
-	if got := unescape(`/a\040b\134c`); got != `/a b\c` {
-		t.Fatalf("unescape = %q", got)
-	}
-	if got := unescape(`/trailing\04`); got != `/trailing\04` {
-		t.Fatalf("unescape short escape = %q", got)
-	}
-}
-
 func TestHierarchiesOfThisHost(t *testing.T) {
 	hs, err := Hierarchies()
 	if err != nil {
