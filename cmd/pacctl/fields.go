@@ -84,7 +84,8 @@ func lookup(v any, path string) (any, bool) {
 // cell formats a column value of the given type ("string", "integer",
 // "date" shown as an age, "boolean", "ready" for a list of booleans shown as
 // ready/total, "sum" for the total of a list of numbers, "readyreplicas"
-// for a Deployment's ready/wanted pods).
+// for a Deployment's ready/wanted pods, "readycontainers" for a pod's
+// ready/declared containers).
 func cell(v any, found bool, typ string, now time.Time) string {
 	switch typ {
 	case "podstatus":
@@ -98,6 +99,19 @@ func cell(v any, found bool, typ string, now time.Time) string {
 			}
 		}
 		return fmt.Sprintf("%d/%d", ready, len(list))
+	case "readycontainers":
+		// The whole object: ready container statuses over the containers
+		// the spec declares (statuses appear only once containers exist,
+		// and protojson omits ready: false), as kubectl shows pods.
+		statuses, _ := lookup(asMap(v), ".status.containerStatuses[*].ready")
+		containers, _ := lookup(asMap(v), ".spec.containers")
+		ready := 0
+		for _, e := range asList(statuses) {
+			if b, _ := e.(bool); b {
+				ready++
+			}
+		}
+		return fmt.Sprintf("%d/%d", ready, len(asList(containers)))
 	case "readyreplicas":
 		// The whole object: status.readyReplicas/spec.replicas, as kubectl
 		// shows Deployments.
@@ -130,6 +144,11 @@ func cell(v any, found bool, typ string, now time.Time) string {
 		}
 	}
 	return scalar(v)
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 func asMap(v any) map[string]any {

@@ -119,6 +119,17 @@ func TestLookupAndCell(t *testing.T) {
 	if err := dec.Decode(&obj); err != nil {
 		t.Fatal(err)
 	}
+	// A pod whose containers exist but are not ready yet (protojson omits
+	// ready: false), and one with no statuses at all.
+	var starting, fresh map[string]any
+	json.Unmarshal([]byte(`{"spec":{"containers":[{},{}]},"status":{"containerStatuses":[{"restartCount":0},{"ready":true}]}}`), &starting)
+	json.Unmarshal([]byte(`{"spec":{"containers":[{}]},"status":{"phase":"Pending"}}`), &fresh)
+	if got := cell(starting, true, "readycontainers", time.Now()); got != "1/2" {
+		t.Errorf("readycontainers of a starting pod: %q, want 1/2", got)
+	}
+	if got := cell(fresh, true, "readycontainers", time.Now()); got != "0/1" {
+		t.Errorf("readycontainers of a new pod: %q, want 0/1", got)
+	}
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct{ path, typ, want string }{
 		{".status.phase", "string", "Active"},
@@ -137,6 +148,7 @@ func TestLookupAndCell(t *testing.T) {
 		{".status.containerStatuses[*].restartCount", "sum", "3"},
 		{".status.noStatuses[*].ready", "ready", "0/0"},
 		{".spec.unschedulable", "boolean", "false"},
+		{".", "readycontainers", "1/2"},
 	} {
 		v, ok := lookup(obj, tc.path)
 		if got := cell(v, ok, tc.typ, now); got != tc.want {

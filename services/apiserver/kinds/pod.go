@@ -41,7 +41,7 @@ func podKind() *registry.Kind {
 		ValidateUpdate: validatePodUpdate,
 		Admission:      []registry.AdmissionHook{podsecurity.AdmitPod, markScheduledOnBind},
 		PrinterColumns: []*corev1.PrinterColumn{
-			column("Ready", ".status.containerStatuses[*].ready", "ready"),
+			column("Ready", ".", "readycontainers"),
 			column("Status", ".", "podstatus"),
 			column("Restarts", ".status.containerStatuses[*].restartCount", "sum"),
 			ageColumn(),
