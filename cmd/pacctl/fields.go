@@ -204,6 +204,9 @@ func podStatus(v any) string {
 	if _, deleting := lookup(obj, ".metadata.deletionTimestamp"); deleting {
 		return "Terminating"
 	}
+	if r, ok := lookup(obj, ".status.reason"); ok && scalar(r) != "" {
+		return scalar(r) // e.g. Evicted, as kubectl shows it
+	}
 	statuses, _ := lookup(obj, ".status.containerStatuses")
 	list, _ := statuses.([]any)
 	for _, cs := range list {

@@ -205,6 +205,7 @@ func TestPodStatusColumn(t *testing.T) {
 		{`{"status":{"phase":"Succeeded","containerStatuses":[{"state":{"terminated":{"reason":"Completed"}}}]}}`, "Succeeded"},
 		{`{"metadata":{"deletionTimestamp":"2025-01-01T00:00:00Z"},"status":{"phase":"Running"}}`, "Terminating"},
 		{`{"status":{"phase":"Running"}}`, "Running"},
+		{`{"status":{"phase":"Failed","reason":"Evicted","containerStatuses":[{"state":{"terminated":{"reason":"Error"}}}]}}`, "Evicted"},
 	} {
 		var obj map[string]any
 		dec := json.NewDecoder(strings.NewReader(tc.js))

@@ -71,6 +71,9 @@ type Config struct {
 	BackoffReset time.Duration
 	// DrainTimeout bounds the shutdown of Run after ctx ends (default 10s).
 	DrainTimeout time.Duration
+	// VolumeCheckInterval is how often disk-backed emptyDir volumes with a
+	// sizeLimit are measured; a pod over a limit is evicted (default 10s).
+	VolumeCheckInterval time.Duration
 	// HostIP is reported as the pods' hostIP and the Host's InternalIP
 	// (default 127.0.0.1: dev hosts expose only loopback).
 	HostIP string
@@ -123,6 +126,7 @@ func (c *Config) setDefaults() error {
 	setDefault(&c.BackoffMax, DefaultBackoffMax)
 	setDefault(&c.BackoffReset, DefaultBackoffReset)
 	setDefault(&c.DrainTimeout, DefaultDrainTimeout)
+	setDefault(&c.VolumeCheckInterval, DefaultVolumeCheckInterval)
 	setDefault(&c.HostIP, DefaultHostIP)
 	setDefault(&c.MaxPods, DefaultMaxPods)
 	setDefault(&c.ReservedCPUMillis, DefaultReservedCPUMillis)
@@ -236,6 +240,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	loops.Go(func() { a.hostLoop(ctx) })
 	loops.Go(func() { a.leaseLoop(ctx) })
 	loops.Go(func() { a.recorder.run(ctx) })
+	loops.Go(func() { a.volumeLimitLoop(ctx) })
 
 	ctrl := &controller.Controller{
 		Name: "hostagent-pods",

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/quantity"
 	"github.com/openpacific/pacific/services/apiserver/apiservertest"
+	"github.com/openpacific/pacific/services/hostagent/runtime"
 )
 
 func TestAgentRegistersHostAndRenewsLease(t *testing.T) {
@@ -476,5 +478,55 @@ func TestRestartsWhileAPIServerDown(t *testing.T) {
 			return fmt.Errorf("restartCount %d", n)
 		}
 		return nil
+	})
+}
+
+// A pod whose disk emptyDir holds more than its sizeLimit is evicted like
+// the kubelet does it: its container is stopped, not restarted, and the pod
+// ends Failed with reason Evicted and an event saying which volume. A pod
+// under its limit keeps running.
+func TestEmptyDirSizeLimitEvicts(t *testing.T) {
+	e := newAgentEnv(t, func(c *Config) { c.VolumeCheckInterval = 100 * time.Millisecond })
+	withVolume := func(name, write string) *corev1.Pod {
+		pod := e.newPod(name, "sh", "-c", "dd if=/dev/zero of=/cache/fill bs=1024 count="+write+" && sleep 3600")
+		pod.Spec.Volumes = []*corev1.Volume{{Name: "cache", EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: "1Mi"}}}
+		pod.Spec.Containers[0].VolumeMounts = []*corev1.VolumeMount{{Name: "cache", MountPath: "/cache"}}
+		return e.create(pod)
+	}
+	small := withVolume("small", "256")
+	big := withVolume("big", "4096")
+	uid := big.GetMetadata().GetUid()
+
+	p := e.waitPod("big", 30*time.Second, func(p *corev1.Pod) error {
+		if st := p.GetStatus(); st.GetPhase() != PhaseFailed || st.GetReason() != ReasonEvicted {
+			return fmt.Errorf("phase %q reason %q", st.GetPhase(), st.GetReason())
+		}
+		return nil
+	})
+	if msg := p.GetStatus().GetMessage(); !strings.Contains(msg, `EmptyDir volume "cache" exceeds the limit "1Mi"`) {
+		t.Errorf("message = %q", msg)
+	}
+	e.waitEvents(uid, ReasonEvicted)
+	run, ok := e.runtimeContainer(uid, "main")
+	if !ok || run.State != runtime.StateExited {
+		t.Fatalf("evicted pod's container: %+v (found %v), want exited", run, ok)
+	}
+	// Ended for good (no restart although restartPolicy is Always), while
+	// the pod under its limit keeps running through many checks.
+	e.waitPod("small", 30*time.Second, isRunning(false))
+	testutil.Consistently(t, time.Second, "the evicted pod stays ended, the small one runs", func() (bool, string) {
+		got, ok := e.runtimeContainer(uid, "main")
+		if !ok || got.ID != run.ID || got.State != runtime.StateExited {
+			return false, fmt.Sprintf("the evicted container came back: %+v", got)
+		}
+		p, err := e.pods.Get(e.ctx(), "demo", "big")
+		if err != nil || p.GetStatus().GetPhase() != PhaseFailed {
+			return false, fmt.Sprintf("evicted pod: %v %v", p.GetStatus(), err)
+		}
+		s, err := e.pods.Get(e.ctx(), "demo", "small")
+		if err != nil || s.GetStatus().GetPhase() != PhaseRunning || s.GetMetadata().GetUid() != small.GetMetadata().GetUid() {
+			return false, fmt.Sprintf("the pod under its limit: %v %v", s.GetStatus(), err)
+		}
+		return true, ""
 	})
 }

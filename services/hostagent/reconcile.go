@@ -95,6 +95,9 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (controller.Result
 		if pod, err = a.ensureFinalizer(ctx, pod); err != nil {
 			return controller.Result{}, err
 		}
+		if msg := a.evictionOf(rec); msg != "" {
+			return a.evict(ctx, pod, rec, msg)
+		}
 		if sb, ctrs, err = a.ensureSandbox(ctx, pod, ctrs); err != nil {
 			return controller.Result{}, err
 		}

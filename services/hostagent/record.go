@@ -21,6 +21,9 @@ type podRecord struct {
 	ctrs map[string]*ctrRecord
 	// unsupportedEvent: the refusal was reported once.
 	unsupportedEvent bool
+	// evicted is why the pod is being evicted (see volumeLimitLoop);
+	// guarded by Agent.mu.
+	evicted string
 }
 
 // ctrRecord is the agent's memory of one container of a pod.

@@ -46,7 +46,10 @@ type statusInput struct {
 	// Unschedulable marks the pod as refused by this host: PodScheduled is
 	// False with reason Unschedulable and Message.
 	Unschedulable bool
-	Now           time.Time
+	// Failed ends the pod (phase Failed, with Reason and Message), e.g.
+	// when it is evicted.
+	Failed bool
+	Now    time.Time
 }
 
 // computeStatus returns the pod's status: phase and conditions from the
@@ -56,7 +59,16 @@ type statusInput struct {
 func computeStatus(in statusInput) *corev1.PodStatus {
 	old := in.Pod.GetStatus()
 	phase := podPhase(in.Pod.GetSpec().GetRestartPolicy(), in.Containers)
-	if in.Unschedulable {
+	switch oldPhase := old.GetPhase(); {
+	case in.Failed:
+		phase = PhaseFailed
+	case oldPhase == PhaseSucceeded || oldPhase == PhaseFailed:
+		// A pod that ended stays ended, with why.
+		phase = oldPhase
+		if in.Reason == "" {
+			in.Reason, in.Message = old.GetReason(), old.GetMessage()
+		}
+	case in.Unschedulable:
 		phase = PhasePending
 	}
 	st := &corev1.PodStatus{
