@@ -79,7 +79,7 @@ next start re-adopts them.`,
 	f.StringVar(&cfg.runcPath, "runc", "runc", "runc binary (1.5.2 or newer, built with seccomp)")
 	f.StringVar(&cfg.agentListen, "listen", "127.0.0.1:7460", "address of the agent's logs/exec API, reachable from the API servers")
 	f.StringVar(&cfg.imageService, "image-service", "", "address of the image service (empty: run one in this process)")
-	f.StringVar(&cfg.natsURL, "nats", "", "NATS URL for image prefetch requests (embedded image service only)")
+	f.StringVar(&cfg.natsURL, "nats", "", "NATS URL for image prefetch requests (embedded image service only; a separate one takes its own --nats)")
 	f.StringVar(&tlsDir, "tls-dir", "", "directory with ca.crt and this host's certificate NAME.crt/NAME.key from 'pacific ca issue --kind host' (required)")
 	f.StringVar(&tlsAs, "tls-name", "", "NAME of the certificate files in --tls-dir (default: --host-name)")
 	return cmd
@@ -98,7 +98,7 @@ func loadTLS(dir, name string) (*pki.Bundle, error) {
 }
 
 func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
-	var dataDir, listen, tlsDir, tlsAs string
+	var dataDir, listen, tlsDir, tlsAs, natsURL, hostName string
 	cmd := &cobra.Command{
 		Use:   "imagesvc",
 		Short: "Run the image service of this host (for its host agent)",
@@ -115,6 +115,20 @@ func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Prefetch requests are per host: NATS lets only the host's own
+			// identity consume its queue, so they are read with the host's
+			// certificate (from the same --tls-dir).
+			var hostID *pki.Bundle
+			if natsURL != "" {
+				if hostName == "" {
+					if hostName, err = hostagent.DefaultHostName(); err != nil {
+						return fmt.Errorf("--host-name: %w", err)
+					}
+				}
+				if hostID, err = loadTLS(tlsDir, hostName); err != nil {
+					return fmt.Errorf("--nats needs this host's certificate: %w", err)
+				}
+			}
 			ctx, stop := signalContext(cmd.Context(), logger)
 			defer stop()
 			svc, srv, lis, err := startImageService(ctx, dataDir, listen, bundle, logger)
@@ -122,6 +136,15 @@ func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
+			if natsURL != "" {
+				nc, err := startPrefetch(ctx, natsURL, hostName, hostID, svc, logger)
+				if err != nil {
+					srv.Stop(context.WithoutCancel(ctx))
+					return err
+				}
+				defer nc.Close()
+				logger.Info("consuming image prefetch requests", "host", hostName)
+			}
 			logger.Info("image service serving", "addr", lis.Addr().String())
 			<-ctx.Done()
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -134,5 +157,7 @@ func newImageServiceCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7450", "address for the host agent (keep it on loopback)")
 	cmd.Flags().StringVar(&tlsDir, "tls-dir", "", "directory with ca.crt and the certificate from 'pacific ca issue --kind service --name imagesvc' (required)")
 	cmd.Flags().StringVar(&tlsAs, "tls-name", "imagesvc", "NAME of the certificate files in --tls-dir")
+	cmd.Flags().StringVar(&natsURL, "nats", "", "NATS URL to consume this host's image prefetch requests from (empty: no prefetch)")
+	cmd.Flags().StringVar(&hostName, "host-name", "", "the Host whose prefetch queue to consume, with --nats; its certificate HOST.crt/HOST.key must be in --tls-dir (default: the machine's hostname)")
 	return cmd
 }
