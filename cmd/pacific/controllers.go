@@ -15,6 +15,7 @@ import (
 	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/controllers"
+	"github.com/openpacific/pacific/services/controllers/eventttl"
 	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
 )
 
@@ -23,11 +24,13 @@ import (
 type controllerFlags struct {
 	hostMonitorGrace   time.Duration
 	podEvictionTimeout time.Duration
+	eventTTL           time.Duration
 }
 
 func (f *controllerFlags) add(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.hostMonitorGrace, "host-monitor-grace", hostlifecycle.DefaultMonitorGrace, "a host whose agent stops renewing its lease for this long (or the lease's own duration, if longer) becomes Ready=Unknown")
 	cmd.Flags().DurationVar(&f.podEvictionTimeout, "pod-eviction-timeout", hostlifecycle.DefaultEvictionTimeout, "pods of a host that has not been Ready for this long are evicted (and recreated elsewhere by their Deployments)")
+	cmd.Flags().DurationVar(&f.eventTTL, "event-ttl", eventttl.DefaultTTL, "Events that have not recurred for this long are deleted")
 }
 
 func (f *controllerFlags) validate() error {
@@ -37,11 +40,14 @@ func (f *controllerFlags) validate() error {
 	if f.podEvictionTimeout <= 0 {
 		return fmt.Errorf("--pod-eviction-timeout %s: must be positive", f.podEvictionTimeout)
 	}
+	if f.eventTTL < time.Minute {
+		return fmt.Errorf("--event-ttl %s: must be at least 1m", f.eventTTL)
+	}
 	return nil
 }
 
 func (f *controllerFlags) config(c *client.Client, logger *slog.Logger) controllers.Config {
-	return controllers.Config{Client: c, Logger: logger, HostMonitorGrace: f.hostMonitorGrace, PodEvictionTimeout: f.podEvictionTimeout}
+	return controllers.Config{Client: c, Logger: logger, HostMonitorGrace: f.hostMonitorGrace, PodEvictionTimeout: f.podEvictionTimeout, EventTTL: f.eventTTL}
 }
 
 // defaultControllersLeaseDuration is the controllers' failover time.

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSimFlagsValidation(t *testing.T) {
@@ -49,6 +50,22 @@ func TestSchedulerFlagsValidation(t *testing.T) {
 			t.Errorf("%+v: %v", tc.f, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%+v: got %v, want an error naming %s", tc.f, err, tc.want)
+		}
+	}
+}
+
+func TestControllerFlagsValidation(t *testing.T) {
+	ok := controllerFlags{hostMonitorGrace: 40 * time.Second, podEvictionTimeout: 5 * time.Minute, eventTTL: time.Hour}
+	if err := ok.validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for flag, f := range map[string]controllerFlags{
+		"--host-monitor-grace":   {hostMonitorGrace: 0, podEvictionTimeout: time.Minute, eventTTL: time.Hour},
+		"--pod-eviction-timeout": {hostMonitorGrace: time.Second, podEvictionTimeout: 0, eventTTL: time.Hour},
+		"--event-ttl":            {hostMonitorGrace: time.Second, podEvictionTimeout: time.Minute, eventTTL: time.Second},
+	} {
+		if err := f.validate(); err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("%+v: got %v, want an error naming %s", f, err, flag)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/controllers/deployment"
+	"github.com/openpacific/pacific/services/controllers/eventttl"
 	"github.com/openpacific/pacific/services/controllers/gc"
 	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
 	"github.com/openpacific/pacific/services/controllers/namespace"
@@ -28,6 +29,10 @@ type Config struct {
 	// PodEvictionTimeout: pods of a host not Ready for this long are
 	// evicted (default 5m).
 	PodEvictionTimeout time.Duration
+	// EventTTL: Events that have not recurred for this long are deleted
+	// (default 1h); EventSweepInterval is how often (default 1m).
+	EventTTL           time.Duration
+	EventSweepInterval time.Duration
 }
 
 // Manager runs every controller.
@@ -35,6 +40,7 @@ type Manager struct {
 	controllers []*controller.Controller
 	client      *client.Client
 	logger      *slog.Logger
+	eventTTL    eventttl.Config
 }
 
 // New builds the controllers.
@@ -46,7 +52,8 @@ func New(cfg Config) *Manager {
 	logger = logger.With("component", "controllers")
 	c := cfg.Client
 	rec := &record.Recorder{Events: client.For[*corev1.Event](c), Component: "controllers", Logger: logger, Now: time.Now}
-	return &Manager{client: c, logger: logger, controllers: []*controller.Controller{
+	ttl := eventttl.Config{TTL: cfg.EventTTL, Interval: cfg.EventSweepInterval, Logger: logger.With("controller", "event-ttl")}
+	return &Manager{client: c, logger: logger, eventTTL: ttl, controllers: []*controller.Controller{
 		namespace.NewController(c.Resources(), c.Discovery(), logger),
 		replicaset.NewController(c, rec, logger),
 		deployment.NewController(c, rec, logger),
@@ -63,6 +70,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		defer wg.Done()
 		m.runGC(ctx)
 	}()
+	wg.Go(func() { eventttl.Run(ctx, m.client, m.eventTTL) })
 	for _, c := range m.controllers {
 		wg.Add(1)
 		go func() {
