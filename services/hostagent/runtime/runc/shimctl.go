@@ -99,9 +99,18 @@ func tail(path string, n int64) string {
 	return strings.TrimSpace(string(data))
 }
 
-// watchChild records the exit of a shim this process started.
+// watchChild records the exit of a shim this process started. It waits
+// on a pidfd in the netpoller, like watchAdopted, and only then reaps the
+// shim: a blocking wait would hold one OS thread per container.
 func (r *Runtime) watchChild(c *container, cmd *exec.Cmd) {
+	c.mu.Lock()
+	pid, start := c.meta.ShimPid, c.meta.ShimStart
+	c.mu.Unlock()
 	go func() {
+		if f := openPidfd(pid, start); f != nil {
+			_ = waitPidfd(f) // only an error if f were closed: then Wait blocks as before
+			f.Close()
+		}
 		cmd.Wait()
 		r.shimGone(c)
 	}()
