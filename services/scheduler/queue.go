@@ -191,6 +191,13 @@ func (q *podQueue) close() {
 	q.cond.Broadcast()
 }
 
+// busy reports whether pods wait to be scheduled.
+func (q *podQueue) busy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.active) > 0
+}
+
 // lens reports the queue's sizes (active, backoff, parked) for tests and
 // logs.
 func (q *podQueue) lens() (active, backoff, parkedN int) {

@@ -157,6 +157,7 @@ func (r *run) bind(ctx context.Context, j job) {
 	if err == nil {
 		r.s.stats.bound.Add(1)
 		r.queue.done(j.key, bound)
+		r.events.Eventf(j.pod, apis.EventNormal, ReasonScheduled, "Successfully assigned %s to %s", j.key, j.host)
 		return
 	}
 	if client.IsConflict(err) {
@@ -180,9 +181,11 @@ func (r *run) bind(ctx context.Context, j job) {
 	}
 }
 
-// markUnschedulable writes PodScheduled=False and the explanation, unless
-// the pod says so already.
+// markUnschedulable records the attempt as a FailedScheduling Event and
+// writes PodScheduled=False and the explanation, unless the pod says so
+// already.
 func (r *run) markUnschedulable(ctx context.Context, j job) {
+	r.events.Eventf(j.pod, apis.EventWarning, ReasonFailedScheduling, "%s", j.explanation)
 	st := j.pod.GetStatus()
 	if c := findCondition(st.GetConditions(), condPodScheduled); c != nil && c.GetStatus() == "False" &&
 		c.GetMessage() == j.explanation && st.GetSchedulingExplanation() == j.explanation {

@@ -15,6 +15,7 @@ import (
 	"github.com/openpacific/pacific/internal/leaderelect"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+	"github.com/openpacific/pacific/services/controllers/record"
 )
 
 // Defaults for Config.
@@ -26,6 +27,15 @@ const (
 	DefaultBackoffInitial     = time.Second
 	DefaultBackoffMax         = 60 * time.Second
 	DefaultUnschedulableFlush = 60 * time.Second
+	DefaultEventInterval      = 10 * time.Second
+)
+
+// Event reasons (Kubernetes' names) of the Events the scheduler records
+// about pods, as component "scheduler".
+const (
+	ReasonFailedScheduling = "FailedScheduling"
+	ReasonScheduled        = "Scheduled"
+	eventComponent         = "scheduler"
 )
 
 // PlacementAnnotation on a bound pod explains the scheduler's choice.
@@ -58,6 +68,10 @@ type Config struct {
 	// are retried at least every UnschedulableFlush (60s) even if nothing
 	// changed.
 	BackoffInitial, BackoffMax, UnschedulableFlush time.Duration
+	// EventInterval: the Events about one pod with one reason are written
+	// at most this often (default 10s); attempts meanwhile add to the
+	// count of the same Event.
+	EventInterval time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -90,6 +104,7 @@ func (c *Config) setDefaults() error {
 	def(&c.BackoffInitial, DefaultBackoffInitial)
 	def(&c.BackoffMax, DefaultBackoffMax)
 	def(&c.UnschedulableFlush, DefaultUnschedulableFlush)
+	def(&c.EventInterval, DefaultEventInterval)
 	if c.LeaseNamespace == "" {
 		c.LeaseNamespace = DefaultLeaseNamespace
 	}
@@ -109,6 +124,7 @@ type Scheduler struct {
 	pods   *client.Typed[*corev1.Pod]
 	hosts  *client.Typed[*corev1.Host]
 	ns     *client.Typed[*corev1.Namespace]
+	events *client.Typed[*corev1.Event]
 	leader atomic.Bool
 	stats  struct{ bound, conflicts, unschedulable atomic.Int64 }
 }
@@ -132,11 +148,12 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, err
 	}
 	return &Scheduler{
-		cfg:   cfg,
-		log:   cfg.Logger.With("component", "scheduler", "identity", cfg.Identity),
-		pods:  client.For[*corev1.Pod](cfg.Client),
-		hosts: client.For[*corev1.Host](cfg.Client),
-		ns:    client.For[*corev1.Namespace](cfg.Client),
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "scheduler", "identity", cfg.Identity),
+		pods:   client.For[*corev1.Pod](cfg.Client),
+		hosts:  client.For[*corev1.Host](cfg.Client),
+		ns:     client.For[*corev1.Namespace](cfg.Client),
+		events: client.For[*corev1.Event](cfg.Client),
 	}, nil
 }
 
@@ -171,11 +188,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // run is the state of one term as leader: built from scratch by listing,
 // so a new leader never trusts what an old term assumed.
 type run struct {
-	s     *Scheduler
-	log   *slog.Logger
-	queue *podQueue
-	jobs  chan job
-	rng   *rand.Rand
+	s      *Scheduler
+	log    *slog.Logger
+	queue  *podQueue
+	jobs   chan job
+	rng    *rand.Rand
+	events *record.Aggregator
 
 	mu      sync.Mutex
 	cache   *cache
@@ -204,6 +222,17 @@ func (s *Scheduler) lead(ctx context.Context) {
 		pending: map[string]*corev1.Pod{},
 		assumed: map[string]bool{},
 	}
+	events, err := record.NewAggregator(record.AggregatorConfig{
+		Events: s.events, Component: eventComponent, Logger: s.log, MinInterval: s.cfg.EventInterval,
+		// Events wait while pods are queued or bindings pending, so a
+		// burst of pods is not slowed by its own Events.
+		Busy: func() bool { return len(r.jobs) > 0 || r.queue.busy() },
+	})
+	if err != nil {
+		s.log.Error("event recorder", "err", err) // only a programming error gets here
+		return
+	}
+	r.events = events
 	var wg sync.WaitGroup
 	hostsSynced, podsSynced := make(chan struct{}), make(chan struct{})
 	wg.Add(2)
@@ -229,7 +258,11 @@ func (s *Scheduler) lead(ctx context.Context) {
 		}
 	}
 	s.log.Info("scheduling", "hosts", len(r.cache.hosts))
-	wg.Add(s.cfg.BindWorkers + 1)
+	wg.Add(s.cfg.BindWorkers + 2)
+	go func() {
+		defer wg.Done()
+		r.events.Run(ctx)
+	}()
 	for range s.cfg.BindWorkers {
 		go func() {
 			defer wg.Done()
