@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,10 @@ func TestDeploymentRolloutScaleUndoDrain(t *testing.T) {
 			t.Fatalf("pod %s: node %q phase %q", p.Metadata.Name, p.Spec.NodeName, p.Status.Phase)
 		}
 	}
+	// describe shows where the scheduler put a pod.
+	first := pl.Items[0]
+	describeShows(t, srv, regexp.MustCompile(`Normal\s+Scheduled\s+.*\s+scheduler\s+Successfully assigned demo/`+first.Metadata.Name+` to `+first.Spec.NodeName+`\n`),
+		"describe", "pod", first.Metadata.Name, "-n", "demo")
 
 	mustRun(t, "deployment.core.pacific.dev/web scaled", srv, "scale", "deployment/web", "-n", "demo", "--replicas", "4")
 	mustRun(t, "successfully rolled out", srv, "rollout", "status", "deploy/web", "-n", "demo", "--timeout", "60s")
@@ -215,11 +220,24 @@ spec:
 	if !strings.Contains(r.stdout, "Waiting for deployment") {
 		t.Fatalf("no progress lines before the failure:\n%s", r)
 	}
+	// describe shows why the pod waits: an Event from the scheduler.
+	describeShows(t, srv, regexp.MustCompile(`Warning\s+FailedScheduling\s+.*\s+scheduler\s+0/3 hosts available: 3 insufficient cpu\n`),
+		"describe", "pods", "-n", "demo", "-l", "app=stuck")
 	mustFail(t, "only deployments have rollouts", srv, "rollout", "status", "pod/x", "-n", "demo")
 	mustFail(t, "--replicas is required", srv, "scale", "deployment/stuck", "-n", "demo")
 	mustFail(t, "must not be negative", srv, "scale", "deployment/stuck", "-n", "demo", "--replicas", "-1")
 	mustFail(t, fmt.Sprintf("%q not found", "nope"), srv, "rollout", "undo", "deployment/nope", "-n", "demo")
 	_ = corev1.EventType_EVENT_TYPE_ADDED
+}
+
+// describeShows polls pacctl args until its output matches want: Events
+// are written in the background.
+func describeShows(t *testing.T, srv string, want *regexp.Regexp, args ...string) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, "pacctl "+strings.Join(args, " ")+" shows "+want.String(), func() (bool, string) {
+		r := pacctl(t, "", append([]string{srv}, args...)...)
+		return r.code == 0 && want.MatchString(r.stdout), r.String()
+	})
 }
 
 // discardLogger drops the logs of the services a test runs.

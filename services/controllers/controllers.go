@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/internal/record"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/controllers/deployment"
@@ -14,7 +15,6 @@ import (
 	"github.com/openpacific/pacific/services/controllers/gc"
 	"github.com/openpacific/pacific/services/controllers/hostlifecycle"
 	"github.com/openpacific/pacific/services/controllers/namespace"
-	"github.com/openpacific/pacific/services/controllers/record"
 	"github.com/openpacific/pacific/services/controllers/replicaset"
 )
 

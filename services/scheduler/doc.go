@@ -35,6 +35,15 @@
 // (1s doubling to 60s by default), or a periodic flush; it is never retried
 // in a hot loop.
 //
+// # Events
+//
+// Each failed attempt is recorded as a Warning FailedScheduling Event with
+// the explanation, each binding as a Normal Scheduled Event naming the
+// host (component "scheduler", through record.Aggregator): repeats fold
+// into one Event object's count, one pod and reason are written at most
+// once per Config.EventInterval, and writes wait while pods are queued so
+// that they never slow scheduling (decision 0030).
+//
 // # Replicas
 //
 // Several schedulers may run; the one holding the Lease

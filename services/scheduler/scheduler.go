@@ -13,9 +13,9 @@ import (
 
 	"github.com/openpacific/pacific/internal/informer"
 	"github.com/openpacific/pacific/internal/leaderelect"
+	"github.com/openpacific/pacific/internal/record"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
-	"github.com/openpacific/pacific/services/controllers/record"
 )
 
 // Defaults for Config.

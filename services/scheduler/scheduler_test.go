@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -29,7 +30,12 @@ type env struct {
 // start runs an API server and a fleet of simulated hosts.
 func start(t *testing.T, hosts []sim.HostConfig) *env {
 	t.Helper()
-	c := apiservertest.StartReplica(t).Client(t)
+	return startOn(t, apiservertest.StartReplica(t).Client(t), hosts)
+}
+
+// startOn runs the fleet against the API server c talks to, as c.
+func startOn(t *testing.T, c *client.Client, hosts []sim.HostConfig) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	fleet, err := sim.New(sim.Config{Client: c})
 	if err != nil {
@@ -57,17 +63,22 @@ func (e *env) runScheduler(identity string, lease time.Duration) (*scheduler.Sch
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return s, e.run(s)
+}
+
+// run runs s; the returned func stops it and waits.
+func (e *env) run(s *scheduler.Scheduler) func() {
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := s.Run(ctx); err != nil {
-			e.t.Errorf("scheduler %s: %v", identity, err)
+			e.t.Errorf("scheduler: %v", err)
 		}
 	}()
 	stop := func() { cancel(); <-done }
 	e.t.Cleanup(stop)
-	return s, stop
+	return stop
 }
 
 func (e *env) createPod(name string, labels map[string]string, cpu, mem string, mutate ...func(*corev1.PodSpec)) {
@@ -348,5 +359,71 @@ func TestUnschedulablePodIsNotRetriedInALoop(t *testing.T) {
 	e.eventually("huge placed on h1", func() (bool, string) {
 		p, err := e.pods.Get(e.ctx, "demo", "huge")
 		return err == nil && p.GetSpec().GetNodeName() == "h1", fmt.Sprint(err)
+	})
+}
+
+// The scheduler, as system:scheduler (RBAC applies), records a
+// FailedScheduling Event per failed attempt, folded into one object whose
+// count follows the attempts, and a Scheduled Event naming the host.
+func TestSchedulerRecordsEvents(t *testing.T) {
+	api := apiservertest.StartReplica(t)
+	e := startOn(t, api.Client(t), []sim.HostConfig{{Name: "h0", CPUMillis: 1000}})
+	s, err := scheduler.New(scheduler.Config{Client: api.ClientAs(t, grpcserver.UserScheduler), Identity: "s1", LeaseDuration: 2 * time.Second,
+		BackoffInitial: 50 * time.Millisecond, BackoffMax: 100 * time.Millisecond, EventInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run(s)
+	e.createPod("huge", nil, "2", "64Mi")
+	const why = "0/1 hosts available: 1 insufficient cpu"
+	events := client.For[*corev1.Event](e.c)
+	eventsOf := func(reason string) ([]*corev1.Event, error) {
+		list, _, err := events.ListAll(e.ctx, client.ListOptions{Namespace: "demo", FieldSelector: "involvedObject.name=huge,reason=" + reason})
+		return list, err
+	}
+	// Each change of the host retries the pod, with the same explanation.
+	for round := 1; round <= 4; round++ {
+		before := s.Stats().Unschedulable
+		if round > 1 {
+			h, err := e.hosts.Get(e.ctx, "", "h0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Metadata.Labels["round"] = fmt.Sprint(round)
+			if _, err := e.hosts.Update(e.ctx, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.eventually(fmt.Sprintf("attempt %d", round), func() (bool, string) {
+			n := s.Stats().Unschedulable
+			return n > before, fmt.Sprintf("%d attempts", n)
+		})
+	}
+	e.eventually("one FailedScheduling Event counting every attempt", func() (bool, string) {
+		list, err := eventsOf(scheduler.ReasonFailedScheduling)
+		if err != nil || len(list) != 1 {
+			return false, fmt.Sprintf("%d Events, err %v", len(list), err)
+		}
+		ev, attempts := list[0], s.Stats().Unschedulable
+		return ev.GetCount() == int32(attempts) && attempts >= 4, fmt.Sprintf("count %d, %d attempts", ev.GetCount(), attempts)
+	})
+	list, err := eventsOf(scheduler.ReasonFailedScheduling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := list[0]; ev.GetType() != "Warning" || ev.GetMessage() != why || ev.GetSource().GetComponent() != "scheduler" || ev.GetInvolvedObject().GetKind() != "Pod" {
+		t.Fatalf("FailedScheduling event: %v", ev)
+	}
+
+	if err := e.fleet.AddHost(e.ctx, sim.HostConfig{Name: "h1", CPUMillis: 4000}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("a Scheduled Event naming h1", func() (bool, string) {
+		list, err := eventsOf(scheduler.ReasonScheduled)
+		if err != nil || len(list) != 1 {
+			return false, fmt.Sprintf("%d Events, err %v", len(list), err)
+		}
+		ev := list[0]
+		return ev.GetType() == "Normal" && ev.GetMessage() == "Successfully assigned demo/huge to h1" && ev.GetSource().GetComponent() == "scheduler", ev.String()
 	})
 }

@@ -87,6 +87,15 @@ func TestBuiltinRoles(t *testing.T) {
 		{"cluster-admin", at("updatestatus", "pods", "p"), true},
 		{roleHost, at("create", "namespaces", "pacific-system"), true},
 		{roleHost, at("create", "namespaces", "other"), false},
+		// The scheduler binds pods and records Events about them (count
+		// bumps are updates), nothing more.
+		{roleScheduler, at("create", "events", "web.1"), true},
+		{roleScheduler, at("update", "events", "web.1"), true},
+		{roleScheduler, at("get", "events", "web.1"), true},
+		{roleScheduler, at("delete", "events", "web.1"), false},
+		{roleScheduler, at("update", "pods", "web"), true},
+		{roleScheduler, at("create", "pods", "web"), false},
+		{roleScheduler, at("delete", "pods", "web"), false},
 	}
 	for _, c := range cases {
 		if got := allows(c.role, c.at); got != c.want {

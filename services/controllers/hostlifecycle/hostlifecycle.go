@@ -13,10 +13,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/internal/record"
 	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
-	"github.com/openpacific/pacific/services/controllers/record"
 )
 
 // Defaults for Config.

@@ -12,11 +12,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/internal/record"
 	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/labels"
-	"github.com/openpacific/pacific/services/controllers/record"
 )
 
 // maxBurst bounds the pods created or deleted by one reconcile, so a
