@@ -167,6 +167,7 @@ func (a *Aggregator) Eventf(obj apis.Object, typ, reason, format string, args ..
 
 // Run writes events until ctx ends.
 func (a *Aggregator) Run(ctx context.Context) {
+	// Since Go 1.23 a Reset timer never delivers a stale tick.
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -195,12 +196,6 @@ func (a *Aggregator) Run(ctx context.Context) {
 			return
 		case <-a.kick:
 		case <-wake:
-		}
-		if wake != nil && !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
 		}
 	}
 }
