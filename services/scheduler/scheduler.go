@@ -38,6 +38,10 @@ const (
 	eventComponent         = "scheduler"
 )
 
+// busyAfterPop: the scheduler counts as busy (its Events wait) this long
+// after it last took a pod off its queue.
+const busyAfterPop = 500 * time.Millisecond
+
 // PlacementAnnotation on a bound pod explains the scheduler's choice.
 const PlacementAnnotation = "scheduler.pacific.dev/placement"
 
@@ -194,6 +198,9 @@ type run struct {
 	jobs   chan job
 	rng    *rand.Rand
 	events *record.Aggregator
+	// lastPop is when the last pod was taken off the queue (unix ns): the
+	// queue of a fast scheduler is often empty for an instant in a burst.
+	lastPop atomic.Int64
 
 	mu      sync.Mutex
 	cache   *cache
@@ -224,9 +231,11 @@ func (s *Scheduler) lead(ctx context.Context) {
 	}
 	events, err := record.NewAggregator(record.AggregatorConfig{
 		Events: s.events, Component: eventComponent, Logger: s.log, MinInterval: s.cfg.EventInterval,
-		// Events wait while pods are queued or bindings pending, so a
-		// burst of pods is not slowed by its own Events.
-		Busy: func() bool { return len(r.jobs) > 0 || r.queue.busy() },
+		// Events wait while pods are being scheduled, so a burst of pods
+		// is not slowed by its own Events.
+		Busy: func() bool {
+			return len(r.jobs) > 0 || r.queue.busy() || time.Since(time.Unix(0, r.lastPop.Load())) < busyAfterPop
+		},
 	})
 	if err != nil {
 		s.log.Error("event recorder", "err", err) // only a programming error gets here
@@ -288,6 +297,7 @@ func (s *Scheduler) lead(ctx context.Context) {
 		if !ok {
 			break
 		}
+		r.lastPop.Store(time.Now().UnixNano())
 		r.scheduleOne(ctx, key)
 	}
 	close(r.jobs)
