@@ -96,6 +96,10 @@ func TestBuiltinRoles(t *testing.T) {
 		{roleScheduler, at("update", "pods", "web"), true},
 		{roleScheduler, at("create", "pods", "web"), false},
 		{roleScheduler, at("delete", "pods", "web"), false},
+		{roleScheduler, at("list", "pods", ""), true},
+		{roleScheduler, at("get", "secrets", "s"), false}, // reads only what it places pods by
+		{roleScheduler, at("list", "secrets", ""), false},
+		{roleScheduler, at("list", "rolebindings", ""), false},
 	}
 	for _, c := range cases {
 		if got := allows(c.role, c.at); got != c.want {

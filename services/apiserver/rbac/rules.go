@@ -104,7 +104,8 @@ func builtinRoles(namespaced []string) map[string][]*authv1.PolicyRule {
 		apis.RoleClusterAdmin: {{ApiGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}},
 		// Service roles, bound to the service identities below.
 		roleScheduler: {
-			{ApiGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}},
+			// Only what it places pods by: never secrets or other objects.
+			{ApiGroups: []string{"*"}, Resources: []string{"pods", "hosts", "leases", "namespaces", "events"}, Verbs: []string{"get", "list", "watch"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"pods"}, Verbs: []string{"update", "updatestatus"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"events"}, Verbs: []string{"create", "update"}},
 			// Leader election: a lease in its own namespace.
