@@ -79,3 +79,50 @@ func TestStolenHostCertificate(t *testing.T) {
 		t.Errorf("h2's pod changed: %v %v", pod.GetStatus(), err)
 	}
 }
+
+// TestHostReadsOnlyItsPodsSecrets: with h1's certificate, the pull secret
+// of h1's pod can be read; the one of h2's pod, and listing secrets, are
+// refused.
+func TestHostReadsOnlyItsPodsSecrets(t *testing.T) {
+	r := apiservertest.StartReplica(t)
+	admin := r.Client(t)
+	ctx := ctx(t)
+	if _, err := admin.Resources().Create(ctx, &corev1.CreateRequest{Object: pack(t, namespace("demo", nil))}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ pod, host, secret string }{{"mine", "h1", "regcred"}, {"theirs", "h2", "their-cred"}} {
+		s := &corev1.Secret{Metadata: &corev1.ObjectMeta{Name: p.secret, Namespace: "demo"}, Data: map[string][]byte{"k": []byte("v")}}
+		if _, err := admin.Resources().Create(ctx, &corev1.CreateRequest{Object: pack(t, s)}); err != nil {
+			t.Fatal(err)
+		}
+		pod := &corev1.Pod{Metadata: &corev1.ObjectMeta{Name: p.pod, Namespace: "demo"}, Spec: &corev1.PodSpec{
+			NodeName: p.host, ImagePullSecrets: []string{p.secret}, Containers: []*corev1.Container{{Name: "c", Image: "busybox:1"}}}}
+		if _, err := admin.Resources().Create(ctx, &corev1.CreateRequest{Object: pack(t, pod)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := grpc.NewClient(r.Addr(), testutil.DialTLS(t, grpcserver.HostUserPrefix+"h1", grpcserver.GroupHosts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h1 := corev1.NewResourceServiceClient(conn)
+	getSecret := func(name string) error {
+		_, err := h1.Get(ctx, &corev1.GetRequest{ApiVersion: apis.CoreV1, Kind: "Secret", Namespace: "demo", Name: name})
+		return err
+	}
+	if err := getSecret("regcred"); err != nil {
+		t.Fatalf("h1 reading its pod's pull secret: %v", err)
+	}
+	for name, err := range map[string]error{
+		"get the pull secret of h2's pod": getSecret("their-cred"),
+		"list secrets": func() error {
+			_, err := h1.List(ctx, &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Secret", Namespace: "demo"})
+			return err
+		}(),
+	} {
+		if status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s with h1's certificate: %v, want PermissionDenied", name, err)
+		}
+	}
+}

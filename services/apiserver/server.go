@@ -334,10 +334,10 @@ func (s *Server) closeStore() {
 	}
 }
 
-// nodeAuthorizer limits host agents to their own Host, Lease and pods,
-// reading pods straight from the store.
+// nodeAuthorizer limits host agents to their own Host, Lease, pods and the
+// secrets those pods use, reading pods straight from the store.
 func nodeAuthorizer(res *resource.Service) *nodeauth.Authorizer {
-	return nodeauth.New(func(ctx context.Context, ns, name string) (*corev1.Pod, error) {
+	get := func(ctx context.Context, ns, name string) (*corev1.Pod, error) {
 		resp, err := res.Get(ctx, &corev1.GetRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: ns, Name: name})
 		if err != nil {
 			return nil, err
@@ -347,5 +347,27 @@ func nodeAuthorizer(res *resource.Service) *nodeauth.Authorizer {
 			return nil, err
 		}
 		return pod, nil
-	})
+	}
+	list := func(ctx context.Context, ns, host string) ([]*corev1.Pod, error) {
+		var out []*corev1.Pod
+		req := &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: ns, FieldSelector: "spec.nodeName=" + host, Limit: 1000}
+		for {
+			resp, err := res.List(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			for _, item := range resp.GetItems() {
+				pod := &corev1.Pod{}
+				if err := item.UnmarshalTo(pod); err != nil {
+					return nil, err
+				}
+				out = append(out, pod)
+			}
+			if resp.GetContinue() == "" {
+				return out, nil
+			}
+			req.Continue = resp.GetContinue()
+		}
+	}
+	return nodeauth.New(get, list)
 }

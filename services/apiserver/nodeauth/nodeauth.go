@@ -3,6 +3,7 @@ package nodeauth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -17,13 +18,19 @@ import (
 // caller controls).
 type PodGetter func(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 
+// HostPodLister lists the stored pods of namespace bound to host.
+type HostPodLister func(ctx context.Context, namespace, host string) ([]*corev1.Pod, error)
+
 // Authorizer is the node authorizer.
 type Authorizer struct {
-	pods PodGetter
+	pods     PodGetter
+	hostPods HostPodLister
 }
 
 // New returns the authorizer.
-func New(pods PodGetter) *Authorizer { return &Authorizer{pods: pods} }
+func New(pods PodGetter, hostPods HostPodLister) *Authorizer {
+	return &Authorizer{pods: pods, hostPods: hostPods}
+}
 
 var _ grpcserver.Authorizer = (*Authorizer)(nil)
 
@@ -40,8 +47,30 @@ func (z *Authorizer) Authorize(ctx context.Context, a grpcserver.Attributes) (gr
 		return z.own(a, host, "Lease")
 	case "Pod":
 		return z.pod(ctx, a, host)
+	case "Secret":
+		return z.secret(ctx, a, host)
 	}
 	return grpcserver.NoOpinion, "", nil
+}
+
+// secret lets a host read one secret by name, only while a pod bound to
+// it in that namespace uses it (as an image pull secret), as Kubernetes'
+// node authorizer does: a stolen host identity cannot list secrets nor
+// read those of pods running elsewhere.
+func (z *Authorizer) secret(ctx context.Context, a grpcserver.Attributes, host string) (grpcserver.Decision, string, error) {
+	if a.Verb != "get" || a.Name == "" {
+		return grpcserver.Deny, fmt.Sprintf("a host may only get secrets its pods use by name, not %s them", a.Verb), nil
+	}
+	pods, err := z.hostPods(ctx, a.Namespace, host)
+	if err != nil {
+		return grpcserver.Deny, "", fmt.Errorf("node authorizer: list pods: %w", err)
+	}
+	for _, p := range pods {
+		if p.GetSpec().GetNodeName() == host && slices.Contains(p.GetSpec().GetImagePullSecrets(), a.Name) {
+			return grpcserver.NoOpinion, "", nil
+		}
+	}
+	return grpcserver.Deny, fmt.Sprintf("no pod bound to host %q in namespace %q uses secret %q", host, a.Namespace, a.Name), nil
 }
 
 // hostOf returns the host name of a host agent identity.

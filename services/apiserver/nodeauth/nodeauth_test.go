@@ -11,12 +11,21 @@ import (
 
 func TestAuthorize(t *testing.T) {
 	pods := map[string]string{"mine": "h1", "theirs": "h2"}
+	pullSecrets := map[string][]string{"mine": {"regcred"}, "theirs": {"their-cred"}}
 	z := New(func(_ context.Context, _, name string) (*corev1.Pod, error) {
 		host, ok := pods[name]
 		if !ok {
 			return nil, apierr.NotFound("pods", name)
 		}
 		return &corev1.Pod{Spec: &corev1.PodSpec{NodeName: host}}, nil
+	}, func(_ context.Context, ns, host string) ([]*corev1.Pod, error) {
+		var out []*corev1.Pod
+		for name, h := range pods {
+			if h == host && ns == "d" {
+				out = append(out, &corev1.Pod{Spec: &corev1.PodSpec{NodeName: h, ImagePullSecrets: pullSecrets[name]}})
+			}
+		}
+		return out, nil
 	})
 	h1 := grpcserver.Identity{User: "system:host:h1", Groups: []string{grpcserver.GroupHosts}}
 	core := "core.pacific.dev"
@@ -36,6 +45,12 @@ func TestAuthorize(t *testing.T) {
 		{"own host", grpcserver.Attributes{Identity: h1, Verb: "updatestatus", Group: core, Kind: "Host", Name: "h1"}, grpcserver.NoOpinion},
 		{"exec", grpcserver.Attributes{Identity: h1, Verb: "exec", Group: core, Kind: "Pod", Namespace: "d", Name: "mine"}, grpcserver.Deny},
 		{"not a host", grpcserver.Attributes{Identity: grpcserver.Identity{User: "alice"}, Verb: "get", Group: core, Kind: "Pod", Namespace: "d", Name: "theirs"}, grpcserver.NoOpinion},
+		{"secret its pod uses", grpcserver.Attributes{Identity: h1, Verb: "get", Group: core, Kind: "Secret", Namespace: "d", Name: "regcred"}, grpcserver.NoOpinion},
+		{"secret of another host's pod", grpcserver.Attributes{Identity: h1, Verb: "get", Group: core, Kind: "Secret", Namespace: "d", Name: "their-cred"}, grpcserver.Deny},
+		{"same name, other namespace", grpcserver.Attributes{Identity: h1, Verb: "get", Group: core, Kind: "Secret", Namespace: "e", Name: "regcred"}, grpcserver.Deny},
+		{"list secrets", grpcserver.Attributes{Identity: h1, Verb: "list", Group: core, Kind: "Secret", Namespace: "d"}, grpcserver.Deny},
+		{"watch secrets", grpcserver.Attributes{Identity: h1, Verb: "watch", Group: core, Kind: "Secret"}, grpcserver.Deny},
+		{"update a used secret", grpcserver.Attributes{Identity: h1, Verb: "update", Group: core, Kind: "Secret", Namespace: "d", Name: "regcred"}, grpcserver.Deny},
 		{"host name without the group", grpcserver.Attributes{Identity: grpcserver.Identity{User: "system:host:h1"}, Verb: "get", Group: core, Kind: "Pod", Namespace: "d", Name: "theirs"}, grpcserver.NoOpinion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -113,7 +113,9 @@ func builtinRoles(namespaced []string) map[string][]*authv1.PolicyRule {
 			systemNamespace,
 		},
 		roleHost: {
-			{ApiGroups: []string{"*"}, Resources: []string{"pods", "hosts", "leases", "secrets", "namespaces"}, Verbs: []string{"get", "list", "watch"}},
+			{ApiGroups: []string{"*"}, Resources: []string{"pods", "hosts", "leases", "namespaces"}, Verbs: []string{"get", "list", "watch"}},
+			// By name, and the node authorizer allows only those its pods use.
+			{ApiGroups: []string{"*"}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"hosts", "leases"}, Verbs: []string{"create", "update", "updatestatus"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"pods"}, Verbs: []string{"update", "updatestatus", "delete"}},
 			{ApiGroups: []string{"*"}, Resources: []string{"events"}, Verbs: []string{"create", "update"}},
