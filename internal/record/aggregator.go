@@ -47,9 +47,13 @@ type AggregatorConfig struct {
 	Events *client.Typed[*corev1.Event]
 	// Component is EventSource.component, e.g. "scheduler". Required.
 	Component string
-	Logger    *slog.Logger
-	// MinInterval: writes about one object with one reason are at least
-	// this far apart (default 10s); occurrences meanwhile add to counts.
+	// Host is EventSource.host, e.g. the host agent's host; optional.
+	Host   string
+	Logger *slog.Logger
+	// MinInterval: writes about one object (and field path) with one
+	// reason are at least this far apart (default 10s); occurrences
+	// meanwhile add to counts. Negative: no such limit, events are written
+	// as soon as Busy and QPS allow.
 	MinInterval time.Duration
 	// QPS bounds all writes (default 50 a second, bursts of twice that).
 	QPS float64
@@ -88,15 +92,16 @@ type Aggregator struct {
 	knownQ    []aggKey                 // insertion order, for eviction
 }
 
-// aggKey identifies one aggregated Event.
+// aggKey identifies one aggregated Event. name is namespace/name;
+// fieldPath the part of the object, e.g. spec.containers{main}.
 type aggKey struct {
-	uid, name, typ, reason, message string
+	uid, name, fieldPath, typ, reason, message string
 }
 
 // limitKey is what MinInterval applies to.
-type limitKey struct{ uid, name, reason string }
+type limitKey struct{ uid, name, fieldPath, reason string }
 
-func (k aggKey) limit() limitKey { return limitKey{k.uid, k.name, k.reason} }
+func (k aggKey) limit() limitKey { return limitKey{k.uid, k.name, k.fieldPath, k.reason} }
 
 // occurrences of one key not yet written.
 type occurrences struct {
@@ -114,7 +119,7 @@ func NewAggregator(cfg AggregatorConfig) (*Aggregator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.MinInterval <= 0 {
+	if cfg.MinInterval == 0 {
 		cfg.MinInterval = DefaultMinInterval
 	}
 	if cfg.QPS <= 0 {
@@ -141,8 +146,17 @@ func NewAggregator(cfg AggregatorConfig) (*Aggregator, error) {
 // Eventf records an occurrence of an Event of type typ (apis.EventNormal
 // or EventWarning) about obj. It never blocks on the API server.
 func (a *Aggregator) Eventf(obj apis.Object, typ, reason, format string, args ...any) {
-	ref := reference(obj)
-	k := aggKey{uid: ref.GetUid(), name: ref.GetNamespace() + "/" + ref.GetName(), typ: typ, reason: reason, message: truncate(fmt.Sprintf(format, args...), maxMessage)}
+	a.ReferenceEventf(reference(obj), typ, reason, format, args...)
+}
+
+// ReferenceEventf is Eventf about ref as it is, e.g. with a FieldPath
+// naming a part of the object: occurrences about different field paths
+// are different Events.
+func (a *Aggregator) ReferenceEventf(ref *corev1.ObjectReference, typ, reason, format string, args ...any) {
+	k := aggKey{
+		uid: ref.GetUid(), name: ref.GetNamespace() + "/" + ref.GetName(), fieldPath: ref.GetFieldPath(),
+		typ: typ, reason: reason, message: truncate(fmt.Sprintf(format, args...), maxMessage),
+	}
 	now := a.now()
 	a.mu.Lock()
 	if o := a.pending[k]; o != nil {
@@ -206,6 +220,9 @@ func (a *Aggregator) take() (due []*occurrences, next time.Time) {
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.cfg.MinInterval < 0 {
+		return a.takeAll(), next
+	}
 	if now.Sub(a.pruned) >= a.cfg.MinInterval {
 		for k, t := range a.lastWrite {
 			if now.Sub(t) >= a.cfg.MinInterval {
@@ -234,6 +251,57 @@ func (a *Aggregator) take() (due []*occurrences, next time.Time) {
 	clear(a.order[len(rest):])
 	a.order = rest
 	return due, next
+}
+
+// takeAll removes all pending occurrences, oldest first; a.mu is held.
+func (a *Aggregator) takeAll() []*occurrences {
+	out := make([]*occurrences, 0, len(a.order))
+	for _, k := range a.order {
+		out = append(out, a.pending[k])
+	}
+	clear(a.pending)
+	a.order = nil
+	return out
+}
+
+// Flush writes every pending occurrence now, whatever MinInterval, Busy
+// and QPS say: for a final write when the owner stops (after Run
+// returned), bounded by ctx.
+func (a *Aggregator) Flush(ctx context.Context) {
+	a.mu.Lock()
+	due := a.takeAll()
+	if a.cfg.MinInterval > 0 {
+		now := a.now()
+		for _, o := range due {
+			a.lastWrite[o.key.limit()] = now
+		}
+	}
+	a.mu.Unlock()
+	for _, o := range due {
+		if err := a.write(ctx, o); err != nil {
+			a.log.WarnContext(ctx, "record event", "object", o.key.name, "reason", o.key.reason, "err", err)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// Forget drops what the Aggregator remembers of the stored Events about
+// the object with uid (it was deleted); pending occurrences stay.
+func (a *Aggregator) Forget(uid string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q := a.knownQ[:0]
+	for _, k := range a.knownQ {
+		if k.uid == uid {
+			delete(a.known, k)
+			continue
+		}
+		q = append(q, k)
+	}
+	clear(a.knownQ[len(q):])
+	a.knownQ = q
 }
 
 func (a *Aggregator) takeDropped() int {
@@ -287,7 +355,7 @@ func (a *Aggregator) write(ctx context.Context, o *occurrences) error {
 		Count:          o.count,
 		FirstTimestamp: timestamppb.New(o.first),
 		LastTimestamp:  timestamppb.New(o.last),
-		Source:         &corev1.EventSource{Component: a.cfg.Component},
+		Source:         &corev1.EventSource{Component: a.cfg.Component, Host: a.cfg.Host},
 	}
 	stored, err := a.cfg.Events.Create(ctx, ev)
 	if err == nil {
@@ -338,7 +406,12 @@ func (a *Aggregator) remember(k aggKey, ev *corev1.Event) {
 // eventName is the Event object of an aggregation key: the object's name
 // and a hash of the key.
 func eventName(object string, k aggKey) string {
-	sum := sha256.Sum256([]byte(strings.Join([]string{k.uid, k.name, k.typ, k.reason, k.message}, "\x00")))
+	parts := []string{k.uid, k.name, k.typ, k.reason, k.message}
+	if k.fieldPath != "" {
+		// Only then: names of Events about whole objects stay as they were.
+		parts = append(parts, k.fieldPath)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	if len(object) > maxNameStem {
 		object = strings.TrimRight(object[:maxNameStem], ".-")
 	}

@@ -192,3 +192,74 @@ func TestAggregatorRun(t *testing.T) {
 		t.Fatalf("message of %d bytes ending %q", len(m), m[len(m)-8:])
 	}
 }
+
+func containerRef(pod, uid, container string) *corev1.ObjectReference {
+	return &corev1.ObjectReference{
+		ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: "demo", Name: pod, Uid: uid,
+		FieldPath: "spec.containers{" + container + "}",
+	}
+}
+
+// A field path is part of what folds and of what MinInterval limits: two
+// containers of a pod are two Events, written without waiting for each
+// other. Flush writes what MinInterval holds back; Forget keeps the
+// object's Events continued; Host is the source's host.
+func TestAggregatorFieldPathsAndFlush(t *testing.T) {
+	events := startEvents(t)
+	clock := newFakeClock()
+	a, err := NewAggregator(AggregatorConfig{Events: events, Component: "agent", Host: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.now = clock.now
+	main, side := containerRef("web", "uid-1", "main"), containerRef("web", "uid-1", "side")
+	a.ReferenceEventf(main, apis.EventNormal, "Created", "Created container")
+	a.ReferenceEventf(side, apis.EventNormal, "Created", "Created container")
+	a.ReferenceEventf(main, apis.EventNormal, "Created", "Created container")
+	due := a.writeDue(t)
+	if len(due) != 2 || due[0].count != 2 || due[1].count != 1 {
+		t.Fatalf("%d due, want main (2) and side (1)", len(due))
+	}
+	clock.advance(time.Second)
+	a.ReferenceEventf(main, apis.EventNormal, "Created", "Created container")
+	if due, next := a.take(); len(due) != 0 || next.IsZero() {
+		t.Fatalf("within MinInterval: %d due, next %v", len(due), next)
+	}
+	a.Forget("uid-1")
+	a.Flush(t.Context())
+	if n := len(a.pending); n != 0 {
+		t.Fatalf("%d pending after Flush", n)
+	}
+	list := eventsAbout(t, events, "web")
+	if len(list) != 2 {
+		t.Fatalf("%d Events, want 2 (one per container): %v", len(list), list)
+	}
+	for _, ev := range list {
+		path := ev.GetInvolvedObject().GetFieldPath()
+		want := map[string]int32{"spec.containers{main}": 3, "spec.containers{side}": 1}[path]
+		if ev.GetCount() != want || ev.GetSource().GetHost() != "h1" || ev.GetSource().GetComponent() != "agent" {
+			t.Errorf("Event about %q: count %d (want %d), source %v", path, ev.GetCount(), want, ev.GetSource())
+		}
+	}
+}
+
+// Negative MinInterval: an object's events are due as soon as recorded,
+// however often.
+func TestAggregatorWithoutMinInterval(t *testing.T) {
+	events := startEvents(t)
+	a, err := NewAggregator(AggregatorConfig{Events: events, Component: "agent", MinInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.now = newFakeClock().now
+	pod := testPod("web", "uid-1")
+	for i := range 3 {
+		a.Eventf(pod, apis.EventNormal, "Killing", "attempt %d", i%2)
+		if due := a.writeDue(t); len(due) != 1 {
+			t.Fatalf("occurrence %d: %d due, want 1", i, len(due))
+		}
+	}
+	if n := len(eventsAbout(t, events, "web")); n != 2 {
+		t.Fatalf("%d Events, want 2", n)
+	}
+}

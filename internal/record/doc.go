@@ -5,7 +5,8 @@
 // Recorder writes one Event per occurrence, synchronously: for the
 // controllers' rare events (scaling, creating pods). Aggregator is for
 // events that repeat or come in bursts (the scheduler's FailedScheduling
-// and Scheduled): it never blocks the caller, folds repeats of the same
+// and Scheduled, the host agent's container events): it never blocks the
+// caller, folds repeats of the same
 // object, type, reason and message into one Event's count, writes one
 // object and reason at most once per MinInterval, bounds writes per
 // second and what waits in memory, and can hold writes back while its

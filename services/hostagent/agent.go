@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/internal/record"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/validation"
@@ -160,7 +161,8 @@ type Agent struct {
 	hosts      *client.Typed[*corev1.Host]
 	leases     *client.Typed[*corev1.Lease]
 	namespaces *client.Typed[*corev1.Namespace]
-	recorder   *recorder
+	recorder   *record.Aggregator
+	reconciles reconciles
 	kicks      *kicker
 
 	// bg is the context of background work (pulls, waits, probes, stops):
@@ -211,7 +213,11 @@ func New(cfg Config) (*Agent, error) {
 		seen:       map[controller.Request]*corev1.Pod{},
 		echoes:     map[controller.Request]int64{},
 	}
-	a.recorder = newRecorder(client.For[*corev1.Event](cfg.Client), cfg.HostName, log)
+	rec, err := newEventRecorder(client.For[*corev1.Event](cfg.Client), cfg.HostName, a.reconciles.busy, log)
+	if err != nil {
+		return nil, fmt.Errorf("hostagent: %w", err)
+	}
+	a.recorder = rec
 	return a, nil
 }
 
@@ -239,13 +245,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	var loops sync.WaitGroup
 	loops.Go(func() { a.hostLoop(ctx) })
 	loops.Go(func() { a.leaseLoop(ctx) })
-	loops.Go(func() { a.recorder.run(ctx) })
+	loops.Go(func() { a.recorder.Run(ctx) })
 	loops.Go(func() { a.volumeLimitLoop(ctx) })
 
 	ctrl := &controller.Controller{
 		Name: "hostagent-pods",
 		Reconciler: controller.ReconcileFunc(func(ctx context.Context, req controller.Request) (controller.Result, error) {
-			defer a.recorder.busy()()
+			defer a.reconciles.start()()
 			return a.Reconcile(ctx, req)
 		}),
 		Sources:   []controller.Source{a.podSource, a.kicks.source},
@@ -272,7 +278,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.DrainTimeout)
 	defer cancel()
-	a.recorder.flush(fctx)
+	a.recorder.Flush(fctx)
 	a.log.Info("host agent stopped")
 	return err
 }

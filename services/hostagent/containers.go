@@ -100,7 +100,7 @@ func (a *Agent) observeRunning(pod *corev1.Pod, sb runtime.Sandbox, c *corev1.Co
 	started, ready, failed, msg := cr.prober.results()
 	if failed != "" && cr.killing != run.ID {
 		cr.killing = run.ID
-		a.recorder.Eventf(pod2ref(pod, c.GetName()), apis.EventNormal, ReasonKilling, "Container %s failed %s probe, will be restarted: %s", c.GetName(), lower(string(failed)), msg)
+		a.recorder.ReferenceEventf(pod2ref(pod, c.GetName()), apis.EventNormal, ReasonKilling, "Container %s failed %s probe, will be restarted: %s", c.GetName(), lower(string(failed)), msg)
 		a.stopContainerAsync(key, run.ID, gracePeriod(pod))
 	}
 	cs := a.runStatus(c, cr, run)
@@ -150,7 +150,7 @@ func (a *Agent) afterExit(ctx context.Context, pod *corev1.Pod, sb runtime.Sandb
 	if now.Before(restartAt) {
 		if cr.backoffEvent != attempt {
 			cr.backoffEvent = attempt
-			a.recorder.Eventf(pod2ref(pod, c.GetName()), apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s in pod %s", c.GetName(), pod.GetMetadata().GetName())
+			a.recorder.ReferenceEventf(pod2ref(pod, c.GetName()), apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s in pod %s", c.GetName(), pod.GetMetadata().GetName())
 		}
 		md := pod.GetMetadata()
 		cs.State = waitingState(WaitCrashLoopBackOff, fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.GetName(), md.GetName(), md.GetNamespace(), md.GetUid()))
@@ -204,7 +204,7 @@ func (a *Agent) startRun(ctx context.Context, pod *corev1.Pod, sb runtime.Sandbo
 		}
 	}
 	if err == nil {
-		a.recorder.Eventf(ref, apis.EventNormal, ReasonCreated, "Created container %s", c.GetName())
+		a.recorder.ReferenceEventf(ref, apis.EventNormal, ReasonCreated, "Created container %s", c.GetName())
 		if err = a.rt.StartContainer(ctx, id); err != nil {
 			err = fmt.Errorf("%w: %w", runtime.ErrStartFailed, err)
 		}
@@ -215,7 +215,7 @@ func (a *Agent) startRun(ctx context.Context, pod *corev1.Pod, sb runtime.Sandbo
 		a.retireRun(ctx, md.GetUid(), id)
 		cr.lastAttempt, cr.createErr, cr.createFails = attempt, "", 0
 		cr.startErr = &corev1.ContainerStateTerminated{ExitCode: exitStartError, Reason: runtime.ReasonStartError, Message: err.Error(), FinishedAt: tsOrNil(now)}
-		a.recorder.Eventf(ref, apis.EventWarning, ReasonFailed, "Error: %v", err)
+		a.recorder.ReferenceEventf(ref, apis.EventWarning, ReasonFailed, "Error: %v", err)
 		a.kicks.kick(keyOf(pod)) // decide restart or not on the next pass
 		cs.RestartCount = int32(attempt)
 		cs.State = terminatedState(cr.startErr)
@@ -227,7 +227,7 @@ func (a *Agent) startRun(ctx context.Context, pod *corev1.Pod, sb runtime.Sandbo
 		}
 		return a.createFailed(pod, c, cr, cs, WaitCreateError, err.Error())
 	}
-	a.recorder.Eventf(ref, apis.EventNormal, ReasonStarted, "Started container %s", c.GetName())
+	a.recorder.ReferenceEventf(ref, apis.EventNormal, ReasonStarted, "Started container %s", c.GetName())
 	cr.lastAttempt, cr.startErr, cr.createErr, cr.createFails = attempt, nil, "", 0
 	st, err := a.rt.ContainerStatus(ctx, id)
 	if err != nil {
@@ -274,7 +274,7 @@ func (a *Agent) createFailed(pod *corev1.Pod, c *corev1.Container, cr *ctrRecord
 	cr.createFails++
 	delay := a.backoff.Delay(cr.createFails)
 	cr.createErr, cr.createReason, cr.createRetryAt = msg, reason, time.Now().Add(delay)
-	a.recorder.Eventf(pod2ref(pod, c.GetName()), apis.EventWarning, ReasonFailed, "Error: %s", msg)
+	a.recorder.ReferenceEventf(pod2ref(pod, c.GetName()), apis.EventWarning, ReasonFailed, "Error: %s", msg)
 	cs.State = waitingState(reason, msg)
 	return cs, delay
 }

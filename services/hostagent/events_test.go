@@ -2,9 +2,11 @@ package hostagent
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -14,72 +16,9 @@ func testPodRef(name, uid string) *corev1.ObjectReference {
 	return &corev1.ObjectReference{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: "demo", Name: name, Uid: uid}
 }
 
-// Occurrences with the same object, type, reason and message merge into
-// one pending event with a count; anything different is its own event.
-func TestRecorderAggregates(t *testing.T) {
-	r := newRecorder(nil, "h1", testLogger())
-	t0 := time.Unix(100, 0)
-	a, b := testPodRef("a", "ua"), testPodRef("b", "ub")
-	steps := []struct {
-		ref          *corev1.ObjectReference
-		typ, reason  string
-		msg          string
-		wantPending  int
-		wantCountOf0 int32
-	}{
-		{a, apis.EventWarning, ReasonBackOff, "Back-off", 1, 1},
-		{a, apis.EventWarning, ReasonBackOff, "Back-off", 1, 2},
-		{a, apis.EventWarning, ReasonBackOff, "Back-off", 1, 3},
-		{a, apis.EventNormal, ReasonBackOff, "Back-off", 2, 3},
-		{a, apis.EventWarning, ReasonFailed, "Back-off", 3, 3},
-		{a, apis.EventWarning, ReasonBackOff, "other", 4, 3},
-		{b, apis.EventWarning, ReasonBackOff, "Back-off", 5, 3},
-	}
-	for i, s := range steps {
-		if !r.add(s.ref, s.typ, s.reason, s.msg, t0.Add(time.Duration(i)*time.Second)) {
-			t.Fatalf("step %d dropped", i)
-		}
-		if len(r.pending) != s.wantPending {
-			t.Fatalf("step %d: %d pending, want %d", i, len(r.pending), s.wantPending)
-		}
-	}
-	got := r.take()
-	if len(got) != 5 || len(r.pending) != 0 {
-		t.Fatalf("take returned %d, left %d", len(got), len(r.pending))
-	}
-	first := got[0]
-	if first.count != 3 || !first.first.Equal(t0) || !first.last.Equal(t0.Add(2*time.Second)) {
-		t.Errorf("first event: count %d first %v last %v", first.count, first.first, first.last)
-	}
-	names := map[string]bool{}
-	for _, p := range got {
-		names[eventName(p.ref, p.key)] = true
-	}
-	if len(names) != 5 {
-		t.Errorf("distinct events share names: %v", names)
-	}
-	if eventName(a, got[0].key) != eventName(testPodRef("a", "ua"), got[0].key) {
-		t.Errorf("event names are not deterministic")
-	}
-}
-
-func TestRecorderBoundsPending(t *testing.T) {
-	r := newRecorder(nil, "h1", testLogger())
-	for i := range maxPendingEvents {
-		if !r.add(testPodRef("a", "ua"), apis.EventNormal, ReasonPulled, string(rune('a'+i%26))+time.Duration(i).String(), time.Now()) {
-			t.Fatalf("event %d dropped", i)
-		}
-	}
-	if r.add(testPodRef("a", "ua"), apis.EventNormal, ReasonPulled, "one too many", time.Now()) {
-		t.Errorf("a new event beyond the bound was kept")
-	}
-	if !r.add(testPodRef("a", "ua"), apis.EventNormal, ReasonPulled, "a0s", time.Now()) {
-		t.Errorf("an occurrence of a pending event must still be counted")
-	}
-}
-
 // Against a real API server: repeated events become one object whose count
-// grows, across flushes and across a restarted recorder (agent restart).
+// grows, across flushes and across a restarted recorder (agent restart);
+// the events name the container and the agent's host.
 func TestRecorderWritesAggregatedEvents(t *testing.T) {
 	c := startAPI(t)
 	createNamespace(t, c, "demo")
@@ -89,19 +28,25 @@ func TestRecorderWritesAggregatedEvents(t *testing.T) {
 	ref := testPodRef("web", "uid-1")
 	ref.FieldPath = fieldPath("main")
 
-	r := newRecorder(events, "h1", testLogger())
+	r, err := newEventRecorder(events, "h1", nil, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
-		r.Eventf(ref, apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s", "main")
+		r.ReferenceEventf(ref, apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s", "main")
 	}
-	r.Eventf(ref, apis.EventNormal, ReasonPulled, "Container image %q already present on machine", "busybox")
-	r.flush(ctx)
+	r.ReferenceEventf(ref, apis.EventNormal, ReasonPulled, "Container image %q already present on machine", "busybox")
+	r.Flush(ctx)
 	for range 2 {
-		r.Eventf(ref, apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s", "main")
+		r.ReferenceEventf(ref, apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s", "main")
 	}
-	r.flush(ctx)
-	r2 := newRecorder(events, "h1", testLogger())
-	r2.Eventf(ref, apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s", "main")
-	r2.flush(ctx)
+	r.Flush(ctx)
+	r2, err := newEventRecorder(events, "h1", nil, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.ReferenceEventf(ref, apis.EventWarning, ReasonBackOff, "Back-off restarting failed container %s", "main")
+	r2.Flush(ctx)
 
 	list, _, err := events.ListAll(ctx, client.ListOptions{Namespace: "demo"})
 	if err != nil {
@@ -130,39 +75,63 @@ func TestRecorderWritesAggregatedEvents(t *testing.T) {
 	}
 }
 
-// While work is in progress, pending events wait for it to end, at most
-// the given delay.
-func TestRecorderWaitsForQuiet(t *testing.T) {
-	r := newRecorder(nil, "h1", testLogger())
-	ctx := context.Background()
-	if !r.waitQuiet(ctx, time.Hour) {
-		t.Fatal("idle recorder did not return at once")
+// While pods are being reconciled, events wait for the reconciles to end,
+// at most maxEventDelay; one pod's events of one reason are not held back
+// by each other (no minimum interval).
+func TestRecorderWaitsForReconciles(t *testing.T) {
+	c := startAPI(t)
+	createNamespace(t, c, "demo")
+	events := client.For[*corev1.Event](c)
+	var recs reconciles
+	r, err := newEventRecorder(events, "h1", recs.busy, testLogger())
+	if err != nil {
+		t.Fatal(err)
 	}
-	done1, done2 := r.busy(), r.busy()
-	returned := make(chan struct{})
-	go func() { r.waitQuiet(ctx, time.Hour); close(returned) }()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	count := func(reason string) (int32, string) {
+		list, _, err := events.ListAll(t.Context(), client.ListOptions{Namespace: "demo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int32
+		for _, ev := range list {
+			if ev.GetReason() == reason {
+				n += ev.GetCount()
+			}
+		}
+		return n, fmt.Sprintf("%d %s occurrences in %d Events", n, reason, len(list))
+	}
+	ref := testPodRef("web", "uid-1")
+	ref.FieldPath = fieldPath("main")
+
+	done1, done2 := recs.start(), recs.start()
+	r.ReferenceEventf(ref, apis.EventNormal, ReasonKilling, "Container main failed liveness probe, will be restarted: timeout")
+	// Checking that something does not happen needs a span of time,
+	// shorter than maxEventDelay.
+	testutil.Consistently(t, 300*time.Millisecond, "held while two reconciles run", func() (bool, string) {
+		n, d := count(ReasonKilling)
+		return n == 0, d
+	})
 	done1()
-	select {
-	case <-returned:
-		t.Fatal("returned while work was still in progress")
-	case <-time.After(50 * time.Millisecond):
-	}
+	testutil.Consistently(t, 300*time.Millisecond, "held while one reconcile runs", func() (bool, string) {
+		n, d := count(ReasonKilling)
+		return n == 0, d
+	})
 	done2()
-	select {
-	case <-returned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("did not return once the work ended")
-	}
-	// Busy for longer than the delay: it gives up waiting.
-	done := r.busy()
-	defer done()
-	start := time.Now()
-	if !r.waitQuiet(ctx, 20*time.Millisecond) || time.Since(start) < 20*time.Millisecond {
-		t.Fatal("waitQuiet did not wait out the delay")
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if r.waitQuiet(cctx, time.Hour) {
-		t.Fatal("waitQuiet reported quiet after its context ended")
-	}
+	testutil.Eventually(t, 20*time.Second, "written once no reconcile runs", func() (bool, string) {
+		n, d := count(ReasonKilling)
+		return n == 1, d
+	})
+
+	// Another message of the same reason right after, while a reconcile
+	// runs for longer than maxEventDelay: written anyway.
+	defer recs.start()()
+	r.ReferenceEventf(ref, apis.EventNormal, ReasonKilling, "Stopping container main")
+	testutil.Eventually(t, 20*time.Second, "written while a reconcile runs on", func() (bool, string) {
+		n, d := count(ReasonKilling)
+		return n == 2, d
+	})
 }

@@ -125,7 +125,7 @@ func (a *Agent) probeLoop(ctx context.Context, p *prober, t probeTarget, kind pr
 			successes, failures = successes+1, 0
 		} else {
 			successes, failures = 0, failures+1
-			a.recorder.Eventf(t.ref, apis.EventWarning, ReasonUnhealthy, "%s probe failed: %s", kind, msg)
+			a.recorder.ReferenceEventf(t.ref, apis.EventWarning, ReasonUnhealthy, "%s probe failed: %s", kind, msg)
 		}
 		if done := p.observe(kind, pr, successes, failures, msg); done {
 			a.kicks.kick(t.key)

@@ -106,7 +106,7 @@ func (a *Agent) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 		if j.err == nil {
 			rec.image, rec.imageRef, rec.imageAttempt = &j.img, c.GetImage(), attempt
 			rec.pullFails, rec.pullErr = 0, ""
-			a.recorder.Eventf(ref, apis.EventNormal, ReasonPulled, "Successfully pulled image %q in %s (%s)", c.GetImage(), time.Since(j.started).Round(time.Millisecond), humanBytes(j.img.Size))
+			a.recorder.ReferenceEventf(ref, apis.EventNormal, ReasonPulled, "Successfully pulled image %q in %s (%s)", c.GetImage(), time.Since(j.started).Round(time.Millisecond), humanBytes(j.img.Size))
 			return imageStep{img: rec.image}
 		}
 		if ctx.Err() != nil {
@@ -116,15 +116,15 @@ func (a *Agent) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 		rec.pullFailedAt = now
 		rec.pullRetryAt = now.Add(a.backoff.Delay(rec.pullFails))
 		rec.pullErr = j.err.Error()
-		a.recorder.Eventf(ref, apis.EventWarning, ReasonFailed, "Failed to pull image %q: %s", c.GetImage(), rec.pullErr)
-		a.recorder.Eventf(ref, apis.EventWarning, ReasonFailed, "Error: %s", WaitErrImagePull)
+		a.recorder.ReferenceEventf(ref, apis.EventWarning, ReasonFailed, "Failed to pull image %q: %s", c.GetImage(), rec.pullErr)
+		a.recorder.ReferenceEventf(ref, apis.EventWarning, ReasonFailed, "Error: %s", WaitErrImagePull)
 	}
 	if rec.pullErr != "" && now.Before(rec.pullRetryAt) {
 		hold := rec.pullFailedAt.Add(min(errImagePullHoldAtMost, rec.pullRetryAt.Sub(rec.pullFailedAt)/2))
 		if now.Before(hold) {
 			return imageStep{reason: WaitErrImagePull, message: rec.pullErr, requeue: hold.Sub(now)}
 		}
-		a.recorder.Eventf(ref, apis.EventNormal, ReasonBackOff, "Back-off pulling image %q", c.GetImage())
+		a.recorder.ReferenceEventf(ref, apis.EventNormal, ReasonBackOff, "Back-off pulling image %q", c.GetImage())
 		return imageStep{
 			reason:  WaitImagePullBackOff,
 			message: fmt.Sprintf("Back-off pulling image %q: %s", c.GetImage(), rec.pullErr),
@@ -137,14 +137,14 @@ func (a *Agent) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 		case err == nil:
 			rec.image, rec.imageRef, rec.imageAttempt = &img, c.GetImage(), attempt
 			rec.pullFails, rec.pullErr = 0, ""
-			a.recorder.Eventf(ref, apis.EventNormal, ReasonPulled, "Container image %q already present on machine", c.GetImage())
+			a.recorder.ReferenceEventf(ref, apis.EventNormal, ReasonPulled, "Container image %q already present on machine", c.GetImage())
 			return imageStep{img: rec.image}
 		case policy == PullNever:
 			msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.GetImage())
 			if !errors.Is(err, ErrImageNotPresent) {
 				msg += ": " + err.Error()
 			}
-			a.recorder.Eventf(ref, apis.EventWarning, ReasonImageNeverPulled, "%s", msg)
+			a.recorder.ReferenceEventf(ref, apis.EventWarning, ReasonImageNeverPulled, "%s", msg)
 			return imageStep{reason: WaitErrImageNeverPull, message: msg, requeue: a.cfg.BackoffMax}
 		case !errors.Is(err, ErrImageNotPresent):
 			a.log.Debug("image lookup failed; pulling", "image", c.GetImage(), "err", err)
@@ -161,7 +161,7 @@ func (a *Agent) startPull(pod *corev1.Pod, c *corev1.Container) *pullJob {
 	j := &pullJob{ref: c.GetImage(), started: time.Now(), done: make(chan struct{}), cancel: cancel, layers: map[string]PullProgress{}}
 	key := keyOf(pod)
 	ns := pod.GetMetadata().GetNamespace()
-	a.recorder.Eventf(pod2ref(pod, c.GetName()), apis.EventNormal, ReasonPulling, "Pulling image %q", c.GetImage())
+	a.recorder.ReferenceEventf(pod2ref(pod, c.GetName()), apis.EventNormal, ReasonPulling, "Pulling image %q", c.GetImage())
 	a.goBG(func(context.Context) {
 		defer cancel()
 		secrets := a.pullSecrets(ctx, pod)
@@ -208,12 +208,12 @@ func (a *Agent) pullSecrets(ctx context.Context, pod *corev1.Pod) [][]byte {
 	for _, name := range pod.GetSpec().GetImagePullSecrets() {
 		s, err := client.For[*corev1.Secret](a.cfg.Client).Get(ctx, pod.GetMetadata().GetNamespace(), name)
 		if err != nil {
-			a.recorder.Eventf(podRef(pod, ""), apis.EventWarning, "FailedToRetrieveImagePullSecret", "Unable to retrieve image pull secret %q: %s", name, client.Message(err))
+			a.recorder.ReferenceEventf(podRef(pod, ""), apis.EventWarning, "FailedToRetrieveImagePullSecret", "Unable to retrieve image pull secret %q: %s", name, client.Message(err))
 			continue
 		}
 		cfg, ok := s.GetData()[apis.DockerConfigJSONKey]
 		if !ok {
-			a.recorder.Eventf(podRef(pod, ""), apis.EventWarning, "FailedToRetrieveImagePullSecret", "Secret %q has no %s key", name, apis.DockerConfigJSONKey)
+			a.recorder.ReferenceEventf(podRef(pod, ""), apis.EventWarning, "FailedToRetrieveImagePullSecret", "Secret %q has no %s key", name, apis.DockerConfigJSONKey)
 			continue
 		}
 		out = append(out, cfg)

@@ -64,7 +64,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (controller.Result
 	now := time.Now()
 	if reason, msg := a.unsupported(pod); reason != "" {
 		if !rec.unsupportedEvent {
-			a.recorder.Eventf(podRef(pod, ""), apis.EventWarning, reason, "%s", msg)
+			a.recorder.ReferenceEventf(podRef(pod, ""), apis.EventWarning, reason, "%s", msg)
 			rec.unsupportedEvent = true
 		}
 		var ctrs []*corev1.ContainerStatus
@@ -224,7 +224,7 @@ func (a *Agent) ensureSandbox(ctx context.Context, pod *corev1.Pod, ctrs []runti
 	case err == nil && sb.Ready:
 		return sb, ctrs, nil
 	case err == nil:
-		a.recorder.Eventf(podRef(pod, ""), apis.EventNormal, ReasonSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
+		a.recorder.ReferenceEventf(podRef(pod, ""), apis.EventNormal, ReasonSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 		for _, c := range ctrs {
 			if err := a.images.Unmount(ctx, c.ID); err != nil {
 				a.log.Warn("unmount rootfs", "container", c.ID, "err", err)

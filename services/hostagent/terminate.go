@@ -44,7 +44,7 @@ func (a *Agent) terminate(ctx context.Context, pod *corev1.Pod) (controller.Resu
 		return controller.Result{RequeueAfter: grace + stopSafetyMargin}, err
 	}
 	if err := a.cleanupUID(ctx, uid); err != nil {
-		a.recorder.Eventf(podRef(pod, ""), apis.EventWarning, ReasonFailedCleanup, "Cleaning up pod: %v", err)
+		a.recorder.ReferenceEventf(podRef(pod, ""), apis.EventWarning, ReasonFailedCleanup, "Cleaning up pod: %v", err)
 		return controller.Result{}, err
 	}
 	if err := a.removeFinalizer(ctx, pod); err != nil {
@@ -137,7 +137,7 @@ func (a *Agent) stopAll(ctx context.Context, key controller.Request, uid string,
 	for _, c := range live {
 		r := proto.Clone(ref).(*corev1.ObjectReference)
 		r.FieldPath = fieldPath(containerNameOf(c))
-		a.recorder.Eventf(r, apis.EventNormal, ReasonKilling, "Stopping container %s", containerNameOf(c))
+		a.recorder.ReferenceEventf(r, apis.EventNormal, ReasonKilling, "Stopping container %s", containerNameOf(c))
 	}
 	a.goBG(func(ctx context.Context) {
 		defer func() {
@@ -204,7 +204,7 @@ func (a *Agent) cleanupUID(ctx context.Context, uid string) error {
 	if err := removeUnmounted(a.podDir(uid)); err != nil {
 		return fmt.Errorf("remove pod dir: %w", err)
 	}
-	a.recorder.forget(uid)
+	a.recorder.Forget(uid)
 	return nil
 }
 

@@ -106,7 +106,7 @@ func (a *Agent) markEvicted(pod *corev1.Pod, msg string) {
 		return
 	}
 	a.log.Info("evicting pod", "pod", keyOf(pod).String(), "reason", msg)
-	a.recorder.Eventf(podRef(pod, ""), apis.EventWarning, ReasonEvicted, "%s", msg)
+	a.recorder.ReferenceEventf(podRef(pod, ""), apis.EventWarning, ReasonEvicted, "%s", msg)
 	a.kicks.kick(controller.Request{Namespace: pod.GetMetadata().GetNamespace(), Name: pod.GetMetadata().GetName()})
 }
 
