@@ -69,12 +69,13 @@ type AggregatorConfig struct {
 }
 
 // Aggregator records Events without blocking the caller and without
-// storms: occurrences with the same object, type, reason and message are
-// one Event object whose count and lastTimestamp grow; its name derives
-// from them, so a restarted recorder continues the same object. One
-// goroutine (Run) writes, bounded by MinInterval per object and reason,
-// by QPS overall and by MaxPending in memory. Best effort: a failed write
-// is logged and dropped.
+// storms: occurrences with the same object (and field path), type, reason
+// and message are one Event object whose count and lastTimestamp grow; its
+// name derives from them, so a restarted recorder continues the same
+// object. One goroutine (Run) writes, bounded by MinInterval per object
+// and reason, by QPS overall and by MaxPending in memory; Flush writes
+// what is left when the owner stops. Best effort: a failed write is
+// logged and dropped.
 type Aggregator struct {
 	cfg     AggregatorConfig
 	log     *slog.Logger
