@@ -31,12 +31,7 @@ func TestStolenHostCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := grpc.NewClient(r.Addr(), testutil.DialTLS(t, grpcserver.HostUserPrefix+"h1", grpcserver.GroupHosts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	h1 := corev1.NewResourceServiceClient(conn)
+	h1 := asHost(t, r, "h1")
 	get := func(kind, ns, name string) error {
 		_, err := h1.Get(ctx, &corev1.GetRequest{ApiVersion: apis.CoreV1, Kind: kind, Namespace: ns, Name: name})
 		return err
@@ -80,6 +75,17 @@ func TestStolenHostCertificate(t *testing.T) {
 	}
 }
 
+// asHost is a client that identifies as host by its certificate alone.
+func asHost(t *testing.T, r *apiservertest.Replica, host string) corev1.ResourceServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(r.Addr(), testutil.DialTLS(t, grpcserver.HostUserPrefix+host, grpcserver.GroupHosts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return corev1.NewResourceServiceClient(conn)
+}
+
 // TestHostReadsOnlyItsPodsSecrets: with h1's certificate, the pull secret
 // of h1's pod can be read; the one of h2's pod, and listing secrets, are
 // refused.
@@ -101,12 +107,7 @@ func TestHostReadsOnlyItsPodsSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := grpc.NewClient(r.Addr(), testutil.DialTLS(t, grpcserver.HostUserPrefix+"h1", grpcserver.GroupHosts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	h1 := corev1.NewResourceServiceClient(conn)
+	h1 := asHost(t, r, "h1")
 	getSecret := func(name string) error {
 		_, err := h1.Get(ctx, &corev1.GetRequest{ApiVersion: apis.CoreV1, Kind: "Secret", Namespace: "demo", Name: name})
 		return err
