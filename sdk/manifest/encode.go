@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -184,12 +185,19 @@ func quoteAmbiguous(n *yaml.Node) {
 
 // blockSafe reports whether a multi-line string is plain enough to be
 // written as a literal block: no leading blank, no CR or tab, no blank
-// before a line break or at the end, and no blank lines at the end.
+// before a line break or at the end, no blank lines at the end, and no
+// character a block cannot hold as itself (controls, BOM, and NEL, LS and
+// PS, which YAML readers may take for line breaks).
 func blockSafe(s string) bool {
 	switch {
 	case s == "", strings.ContainsAny(s[:1], " \n"), strings.ContainsAny(s, "\r\t"),
 		strings.Contains(s, " \n"), strings.HasSuffix(s, " "), strings.HasSuffix(s, "\n\n"):
 		return false
+	}
+	for _, r := range s {
+		if r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == utf8.RuneError) {
+			return false
+		}
 	}
 	return true
 }
