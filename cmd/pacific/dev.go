@@ -19,6 +19,7 @@ import (
 	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/natsauth"
 	"github.com/openpacific/pacific/internal/natsembed"
+	"github.com/openpacific/pacific/internal/netutil"
 	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/authz"
@@ -335,12 +336,11 @@ func loadDevState(dir string) (devState, error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return st, fmt.Errorf("read %s: %w", path, err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	// Below the ephemeral range: an outgoing connection could otherwise
+	// hold it when dev mode starts again.
+	if st.RaftAddr, err = netutil.StableLoopbackAddr(); err != nil {
 		return st, fmt.Errorf("pick a Raft port: %w", err)
 	}
-	st.RaftAddr = l.Addr().String()
-	l.Close()
 	b, _ = json.Marshal(st)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {

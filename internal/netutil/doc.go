@@ -1,0 +1,3 @@
+// Package netutil holds small networking helpers shared by commands and
+// tests.
+package netutil
