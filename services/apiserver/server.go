@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/openpacific/pacific/internal/audit"
 	"github.com/openpacific/pacific/internal/grpcserver"
@@ -350,24 +351,16 @@ func nodeAuthorizer(res *resource.Service) *nodeauth.Authorizer {
 	}
 	list := func(ctx context.Context, ns, host string) ([]*corev1.Pod, error) {
 		var out []*corev1.Pod
-		req := &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: ns, FieldSelector: "spec.nodeName=" + host, Limit: 1000}
-		for {
-			resp, err := res.List(ctx, req)
-			if err != nil {
-				return nil, err
+		req := &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: ns, FieldSelector: "spec.nodeName=" + host}
+		err := resource.ListEach(ctx, res.List, req, func(item *anypb.Any) error {
+			pod := &corev1.Pod{}
+			if err := item.UnmarshalTo(pod); err != nil {
+				return err
 			}
-			for _, item := range resp.GetItems() {
-				pod := &corev1.Pod{}
-				if err := item.UnmarshalTo(pod); err != nil {
-					return nil, err
-				}
-				out = append(out, pod)
-			}
-			if resp.GetContinue() == "" {
-				return out, nil
-			}
-			req.Continue = resp.GetContinue()
-		}
+			out = append(out, pod)
+			return nil
+		})
+		return out, err
 	}
 	return nodeauth.New(get, list)
 }

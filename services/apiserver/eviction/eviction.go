@@ -17,6 +17,7 @@ import (
 	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/labels"
+	"github.com/openpacific/pacific/services/apiserver/resource"
 )
 
 // Objects is the API server's own ResourceService, called in process.
@@ -152,28 +153,24 @@ func (s *Service) budgetFor(ctx context.Context, pod *corev1.Pod) (*budget, erro
 	if err != nil {
 		return nil, err
 	}
-	cont := ""
-	for {
-		resp, err := s.objects.List(ctx, &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: ns, LabelSelector: sel.String(), Continue: cont})
-		if err != nil {
-			return nil, err
+	req := &corev1.ListRequest{ApiVersion: apis.CoreV1, Kind: "Pod", Namespace: ns, LabelSelector: sel.String()}
+	err = resource.ListEach(ctx, s.objects.List, req, func(item *anypb.Any) error {
+		p := &corev1.Pod{}
+		if err := item.UnmarshalTo(p); err != nil {
+			return err
 		}
-		for _, item := range resp.GetItems() {
-			p := &corev1.Pod{}
-			if err := item.UnmarshalTo(p); err != nil {
-				return nil, err
-			}
-			if ok, _ := apis.PodReady(p); ok && apis.PodActive(p) {
-				b.ready++
-			}
-			if c := apis.FindCondition(p.GetStatus().GetConditions(), "PodScheduled"); c.GetStatus() == "False" && b.stuck == "" && apis.PodActive(p) {
-				b.stuck = fmt.Sprintf("pod %s cannot be scheduled: %s", p.GetMetadata().GetName(), c.GetMessage())
-			}
+		if ok, _ := apis.PodReady(p); ok && apis.PodActive(p) {
+			b.ready++
 		}
-		if cont = resp.GetContinue(); cont == "" {
-			return b, nil
+		if c := apis.FindCondition(p.GetStatus().GetConditions(), "PodScheduled"); c.GetStatus() == "False" && b.stuck == "" && apis.PodActive(p) {
+			b.stuck = fmt.Sprintf("pod %s cannot be scheduled: %s", p.GetMetadata().GetName(), c.GetMessage())
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return b, nil
 }
 
 // markLeaving annotates the pod so its ReplicaSet replaces it first.

@@ -11,6 +11,8 @@ import (
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 	"github.com/openpacific/pacific/services/apiserver/store"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Page sizes for List.
@@ -124,4 +126,26 @@ const (
 func queryHash(k *registry.Kind, namespace, selector string) uint64 {
 	h := sha256.Sum256([]byte(k.GroupKind() + "\x00" + namespace + "\x00" + selector))
 	return binary.BigEndian.Uint64(h[:8])
+}
+
+// ListEach calls fn for every item req selects, following continue tokens
+// (one consistent snapshot): for callers inside the API server that read
+// a whole selection, such as the node authorizer and the eviction API.
+func ListEach(ctx context.Context, list func(context.Context, *corev1.ListRequest) (*corev1.ListResponse, error), req *corev1.ListRequest, fn func(*anypb.Any) error) error {
+	req = proto.Clone(req).(*corev1.ListRequest)
+	for {
+		resp, err := list(ctx, req)
+		if err != nil {
+			return err
+		}
+		for _, item := range resp.GetItems() {
+			if err := fn(item); err != nil {
+				return err
+			}
+		}
+		if resp.GetContinue() == "" {
+			return nil
+		}
+		req.Continue = resp.GetContinue()
+	}
 }
