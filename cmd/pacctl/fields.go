@@ -91,27 +91,15 @@ func cell(v any, found bool, typ string, now time.Time) string {
 	case "podstatus":
 		return podStatus(v)
 	case "ready":
-		list, _ := v.([]any)
-		ready := 0
-		for _, e := range list {
-			if b, _ := e.(bool); b {
-				ready++
-			}
-		}
-		return fmt.Sprintf("%d/%d", ready, len(list))
+		list := asList(v)
+		return fmt.Sprintf("%d/%d", countTrue(list), len(list))
 	case "readycontainers":
 		// The whole object: ready container statuses over the containers
 		// the spec declares (statuses appear only once containers exist,
 		// and protojson omits ready: false), as kubectl shows pods.
 		statuses, _ := lookup(asMap(v), ".status.containerStatuses[*].ready")
 		containers, _ := lookup(asMap(v), ".spec.containers")
-		ready := 0
-		for _, e := range asList(statuses) {
-			if b, _ := e.(bool); b {
-				ready++
-			}
-		}
-		return fmt.Sprintf("%d/%d", ready, len(asList(containers)))
+		return fmt.Sprintf("%d/%d", countTrue(asList(statuses)), len(asList(containers)))
 	case "readyreplicas":
 		// The whole object: status.readyReplicas/spec.replicas, as kubectl
 		// shows Deployments.
@@ -144,6 +132,17 @@ func cell(v any, found bool, typ string, now time.Time) string {
 		}
 	}
 	return scalar(v)
+}
+
+// countTrue counts the true booleans of list.
+func countTrue(list []any) int {
+	n := 0
+	for _, e := range list {
+		if b, _ := e.(bool); b {
+			n++
+		}
+	}
+	return n
 }
 
 func asList(v any) []any {

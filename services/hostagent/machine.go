@@ -105,7 +105,7 @@ func cgroupLimits() limits {
 	if err != nil {
 		return limits{}
 	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	mi, err := mountinfo.Read()
 	if err != nil {
 		return limits{}
 	}
@@ -194,10 +194,10 @@ type cgroupMount struct {
 	v2          bool
 }
 
-// parseCgroupMounts finds the cgroup mounts in /proc/self/mountinfo.
-func parseCgroupMounts(b []byte) []cgroupMount {
+// parseCgroupMounts picks the cgroup mounts out of the mount table.
+func parseCgroupMounts(mounts []mountinfo.Mount) []cgroupMount {
 	var out []cgroupMount
-	for _, mi := range mountinfo.Parse(b) {
+	for _, mi := range mounts {
 		switch mi.FSType {
 		case "cgroup2":
 			out = append(out, cgroupMount{root: mi.Root, point: mi.MountPoint, v2: true})

@@ -3,6 +3,8 @@ package hostagent
 import (
 	"strings"
 	"testing"
+
+	"github.com/openpacific/pacific/internal/mountinfo"
 )
 
 func TestParseMemTotal(t *testing.T) {
@@ -50,14 +52,14 @@ func TestCgroupLimitParsing(t *testing.T) {
 // cgroup v1 (hybrid) and v2 layouts resolve to the right directories.
 func TestCgroupDir(t *testing.T) {
 	procCgroup := []byte("12:memory:/pacific/agent\n4:cpu,cpuacct:/pacific/agent\n1:name=systemd:/x\n0::/unified/agent\n")
-	mountinfo := []byte(`25 20 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+	mountinfoText := []byte(`25 20 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw
 26 25 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
 30 25 0:27 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
 31 25 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
 40 25 0:29 /pacific /sys/fs/cgroup/nested rw - cgroup cgroup rw,pids
 `)
 	paths := parseProcCgroup(procCgroup)
-	mounts := parseCgroupMounts(mountinfo)
+	mounts := parseCgroupMounts(mountinfo.Parse(mountinfoText))
 	for _, tc := range []struct {
 		controller, want string
 		ok               bool

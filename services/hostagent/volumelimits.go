@@ -121,11 +121,7 @@ func (a *Agent) evictionOf(rec *podRecord) string {
 // writes its final status: Failed, reason Evicted.
 func (a *Agent) evict(ctx context.Context, pod *corev1.Pod, rec *podRecord, msg string) (controller.Result, error) {
 	uid := pod.GetMetadata().GetUid()
-	grace := 30 * time.Second
-	if g := pod.GetSpec().TerminationGracePeriodSeconds; g != nil && *g >= 0 {
-		grace = time.Duration(*g) * time.Second
-	}
-	done, err := a.stopAll(ctx, keyOf(pod), uid, podRef(pod, ""), grace)
+	done, err := a.stopAll(ctx, keyOf(pod), uid, podRef(pod, ""), gracePeriod(pod))
 	if err != nil || !done {
 		return controller.Result{RequeueAfter: time.Second}, err
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/openpacific/pacific/services/imagesvc"
+	"github.com/openpacific/pacific/internal/mountinfo"
 )
 
 // benches are the benchmarks that skew each other's numbers.
@@ -62,18 +62,11 @@ func CheckStatic(path string) error {
 
 // MountsUnder lists the mount points at or below dir, in mount order.
 func MountsUnder(dir string) ([]string, error) {
-	mounts, err := imagesvc.Mounts()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
 	}
-	dir = filepath.Clean(dir)
-	var out []string
-	for _, m := range mounts {
-		if m.MountPoint == dir || strings.HasPrefix(m.MountPoint, dir+"/") {
-			out = append(out, m.MountPoint)
-		}
-	}
-	return out, nil
+	return mountinfo.Under(mounts, filepath.Clean(dir)), nil
 }
 
 // WarnIfBusy logs when the machine does not look calm: a high load

@@ -2,6 +2,7 @@ package eventttl
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -64,7 +65,7 @@ func Run(ctx context.Context, c *client.Client, cfg Config) {
 func Sweep(ctx context.Context, events *client.Typed[*corev1.Event], cutoff time.Time) (int, error) {
 	list, _, err := events.ListAll(ctx, client.ListOptions{Limit: 500})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("list events: %w", err)
 	}
 	deleted := 0
 	for _, ev := range list {
@@ -78,7 +79,7 @@ func Sweep(ctx context.Context, events *client.Typed[*corev1.Event], cutoff time
 			deleted++
 		case client.IsNotFound(err), client.IsConflict(err):
 		default:
-			return deleted, err
+			return deleted, fmt.Errorf("delete event %s/%s: %w", md.GetNamespace(), md.GetName(), err)
 		}
 	}
 	return deleted, nil
