@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,8 +26,10 @@ type Identity struct {
 	Groups []string
 	// Method is how the identity was proven ("jwt", "x509", ...).
 	Method string
-	// TokenID is the JWT ID when the caller used a token (for revocation).
-	TokenID string
+	// TokenID is the JWT ID when the caller used a token, and TokenExpires
+	// when that token expires (for revocation).
+	TokenID      string
+	TokenExpires time.Time
 }
 
 // Well-known identity names.

@@ -223,7 +223,13 @@ func (s *Service) Refresh(ctx context.Context, req *authv1.RefreshRequest) (*aut
 func (s *Service) Logout(ctx context.Context, req *authv1.LogoutRequest) (*authv1.LogoutResponse, error) {
 	id := grpcserver.IdentityFrom(ctx)
 	if id.TokenID != "" {
-		exp := s.cfg.Now().Add(s.cfg.TokenTTL + leeway).Unix()
+		// Kept as long as the token itself would be accepted: tokens from
+		// IssueToken or a dev admin config live much longer than TokenTTL.
+		until := id.TokenExpires
+		if until.IsZero() {
+			until = s.cfg.Now().Add(s.cfg.TokenTTL)
+		}
+		exp := until.Add(leeway).Unix()
 		if err := s.cfg.Records.PutRecord(ctx, collRevoked, id.TokenID, []byte(fmt.Sprint(exp))); err != nil {
 			return nil, apierr.Unavailable(err, "cannot revoke the token; retry")
 		}
@@ -339,7 +345,7 @@ func (s *Service) Verify(ctx context.Context, tok string) (grpcserver.Identity, 
 		return grpcserver.Identity{}, fmt.Errorf("check revocation: %w", err)
 	}
 	groups := append(slices.Clone(claims.Groups), grpcserver.GroupAuthenticated)
-	id := grpcserver.Identity{User: claims.Subject, Groups: groups, Method: "jwt", TokenID: claims.ID}
+	id := grpcserver.Identity{User: claims.Subject, Groups: groups, Method: "jwt", TokenID: claims.ID, TokenExpires: time.Unix(claims.ExpiresAt, 0)}
 	s.cacheMu.Lock()
 	if len(s.verified) >= maxCachedToken {
 		clear(s.verified)

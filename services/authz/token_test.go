@@ -254,6 +254,30 @@ func TestLoginRefreshLogout(t *testing.T) {
 	}
 }
 
+// A logged-out token stays refused until it would have expired, also when
+// it lives longer than the default token lifetime and the revocations are
+// swept meanwhile.
+func TestLogoutOfALongLivedToken(t *testing.T) {
+	s, clk, _ := newTestService(t)
+	tok, err := s.Issue(context.Background(), "svc", nil, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access := tok.GetAccessToken()
+	id, err := s.Authenticate(bearerCtx(access), "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Logout(grpcserver.WithIdentity(context.Background(), id), &authv1.LogoutRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(2 * time.Hour) // far past the default 10 min lifetime
+	s.sweep(context.Background())
+	if _, err := s.Authenticate(bearerCtx(access), "/x"); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("logged-out 24 h token after 2 h and a sweep: %v", err)
+	}
+}
+
 func TestPasswordHashIsArgon2idAndNeverStoredPlain(t *testing.T) {
 	s, _, rec := newTestService(t)
 	ctx := context.Background()
