@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/openpacific/pacific/internal/apierr"
@@ -90,7 +91,7 @@ func validateRules(spec *authv1.RoleSpec) apierr.FieldErrors {
 			fe.Required(p + ".verbs")
 		}
 		for j, v := range r.GetVerbs() {
-			if v != "*" && !contains(RBACVerbs, v) {
+			if v != "*" && !slices.Contains(RBACVerbs, v) {
 				fe.Add(fmt.Sprintf("%s.verbs[%d]", p, j), "unknown verb %q: want one of %s or *", v, strings.Join(RBACVerbs, ", "))
 			}
 		}
@@ -137,13 +138,4 @@ func validateBinding(s *authv1.RoleBindingSpec, namespaced bool) apierr.FieldErr
 		}
 	}
 	return fe
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/openpacific/pacific/internal/apierr"
@@ -35,7 +36,7 @@ func (s *AccessService) WhoAmI(ctx context.Context, _ *authv1.WhoAmIRequest) (*a
 func (s *AccessService) CheckAccess(ctx context.Context, req *authv1.CheckAccessRequest) (*authv1.CheckAccessResponse, error) {
 	var fe apierr.FieldErrors
 	verb := strings.ToLower(req.GetVerb())
-	if verb != "*" && !contains(kinds.RBACVerbs, verb) {
+	if verb != "*" && !slices.Contains(kinds.RBACVerbs, verb) {
 		fe.Add("verb", "unknown verb %q: want one of %s", req.GetVerb(), strings.Join(kinds.RBACVerbs, ", "))
 	}
 	k := s.resolve(req.GetResource())
@@ -50,12 +51,6 @@ func (s *AccessService) CheckAccess(ctx context.Context, req *authv1.CheckAccess
 		ns = ""
 	}
 	at := attributesFor(k, verb, ns, req.GetName())
-	if req.GetAllNamespaces() || !k.Namespaced {
-		at.Namespace, at.AllNamespaces = "", k.Namespaced
-		if !k.Namespaced && k.GVK.Kind == "Namespace" && req.GetName() != "" {
-			at.Namespace = req.GetName()
-		}
-	}
 	at.Identity = grpcserver.IdentityFrom(ctx)
 	d, reason, err := s.authz.Authorize(ctx, at)
 	if err != nil {
@@ -67,7 +62,7 @@ func (s *AccessService) CheckAccess(ctx context.Context, req *authv1.CheckAccess
 // resolve finds a kind by plural, kind name or short name.
 func (s *AccessService) resolve(name string) *registry.Kind {
 	for _, k := range s.reg.All() {
-		if strings.EqualFold(name, k.Plural) || strings.EqualFold(name, k.GVK.Kind) || contains(k.ShortNames, strings.ToLower(name)) {
+		if strings.EqualFold(name, k.Plural) || strings.EqualFold(name, k.GVK.Kind) || slices.Contains(k.ShortNames, strings.ToLower(name)) {
 			return k
 		}
 	}

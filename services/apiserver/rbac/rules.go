@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
@@ -77,7 +78,7 @@ func builtinRoles(namespaced []string) map[string][]*authv1.PolicyRule {
 	except := func(drop ...string) []string {
 		var out []string
 		for _, p := range namespaced {
-			if !contains(drop, p) {
+			if !slices.Contains(drop, p) {
 				out = append(out, p)
 			}
 		}
@@ -147,15 +148,6 @@ var builtinBindings = []struct {
 	{&authv1.Subject{Kind: apis.SubjectUser, Name: grpcserver.UserScheduler}, roleScheduler},
 	{&authv1.Subject{Kind: apis.SubjectGroup, Name: grpcserver.GroupHosts}, roleHost},
 	{&authv1.Subject{Kind: apis.SubjectUser, Name: grpcserver.UserImageService}, roleReader},
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func subjectMatches(s *authv1.Subject, id grpcserver.Identity) bool {
