@@ -83,14 +83,15 @@ func run(o options) error {
 			order = []*target{on, off}
 		}
 		for _, t := range order {
+			stop := func() {}
 			if t.name == "on" && o.cpuProf != "" {
-				stop, err := startProfile(o.cpuProf, r)
-				if err != nil {
+				var err error
+				if stop, err = startProfile(o.cpuProf, r); err != nil {
 					return err
 				}
-				defer stop()
 			}
 			rate, err := measure(ctx, t, o)
+			stop() // the profile covers this auth-on phase only
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}

@@ -20,8 +20,11 @@ func TestDevAuth(t *testing.T) {
 	admin := "--config=" + dev.config
 
 	fi, err := os.Stat(dev.config)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("%s: %v, mode %v; want 0600", dev.config, err, fi.Mode().Perm())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: mode %v; want 0600", dev.config, fi.Mode().Perm())
 	}
 	if out := dev.out.String(); !strings.Contains(out, "pacctl login") {
 		t.Fatalf("pacific dev does not say how to log in:\n%s", out)
@@ -52,8 +55,11 @@ func TestDevAuth(t *testing.T) {
 	}
 	mustPacctl("s3cret-passw0rd\n", "login", "--server", listen, "--username", "alice", "--password-stdin", alice)
 	fi, err = os.Stat(aliceCfg)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("%s: %v, mode %v; want 0600", aliceCfg, err, fi.Mode().Perm())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: mode %v; want 0600", aliceCfg, fi.Mode().Perm())
 	}
 	if b, _ := os.ReadFile(aliceCfg); strings.Contains(string(b), "s3cret-passw0rd") {
 		t.Fatal("the password was written to the config")
