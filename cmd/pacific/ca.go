@@ -151,7 +151,6 @@ func devPKI(dir, hostName string) (ca *pki.CA, bundles map[string]*pki.Bundle, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("dev CA: %w", err)
 	}
-	loopback := []string{"127.0.0.1", "::1", "localhost"}
 	want := []struct{ file, kind, name string }{
 		{"apiserver-dev", certKindAPIServer, "dev"},
 		{"controllers", certKindService, "controllers"},
@@ -168,14 +167,9 @@ func devPKI(dir, hostName string) (ca *pki.CA, bundles map[string]*pki.Bundle, e
 			if ierr != nil {
 				return nil, nil, ierr
 			}
-			id, ierr := ca.Issue(pki.Request{User: user, Groups: groups, Hosts: loopback})
-			if ierr != nil {
-				return nil, nil, ierr
+			if b, err = ca.LoopbackBundle(user, groups...); err == nil {
+				err = b.Identity.Save(dir, w.file)
 			}
-			if ierr := id.Save(dir, w.file); ierr != nil {
-				return nil, nil, ierr
-			}
-			b, err = &pki.Bundle{CAPEM: ca.CertPEM, Identity: id}, nil
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("dev certificate %s: %w", w.file, err)

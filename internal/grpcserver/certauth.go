@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 
+	"github.com/openpacific/pacific/internal/pki"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 )
@@ -19,13 +20,13 @@ func ClientCertAuthenticator() Authenticator {
 			return Identity{}, ErrNoCredentials
 		}
 		info, ok := p.AuthInfo.(credentials.TLSInfo)
-		if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+		if !ok {
 			return Identity{}, ErrNoCredentials
 		}
-		leaf := info.State.VerifiedChains[0][0]
-		if leaf.Subject.CommonName == "" {
+		who, ok := pki.VerifiedPeer(&info.State)
+		if !ok || who.User == "" {
 			return Identity{}, ErrNoCredentials
 		}
-		return Identity{User: leaf.Subject.CommonName, Groups: append([]string(nil), leaf.Subject.Organization...), Method: "x509"}, nil
+		return Identity{User: who.User, Groups: who.Groups, Method: "x509"}, nil
 	})
 }

@@ -1,7 +1,6 @@
 package natsauth
 
 import (
-	"crypto/tls"
 	"log/slog"
 	"slices"
 	"strings"
@@ -32,7 +31,7 @@ func New(log *slog.Logger) *Authenticator {
 // Check admits a client whose verified certificate names an identity with
 // permissions and registers it as that user.
 func (a *Authenticator) Check(c server.ClientAuthentication) bool {
-	peer, ok := verifiedPeer(c.GetTLSConnectionState())
+	peer, ok := pki.VerifiedPeer(c.GetTLSConnectionState())
 	if !ok {
 		a.log.Warn("NATS client refused: no verified client certificate", "remote", c.RemoteAddress())
 		return false
@@ -44,13 +43,6 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 	}
 	c.RegisterUser(&server.User{Username: peer.User, Permissions: perms})
 	return true
-}
-
-func verifiedPeer(cs *tls.ConnectionState) (pki.Peer, bool) {
-	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
-		return pki.Peer{}, false
-	}
-	return pki.PeerOf(cs.VerifiedChains[0][0]), true
 }
 
 // Permissions returns what peer may do on NATS, or nil if nothing (it is

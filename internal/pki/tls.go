@@ -22,6 +22,15 @@ func PeerOf(cert *x509.Certificate) Peer {
 	return Peer{User: cert.Subject.CommonName, Groups: slices.Clone(cert.Subject.Organization)}
 }
 
+// VerifiedPeer is the identity of the certificate the handshake verified,
+// if there was one.
+func VerifiedPeer(cs *tls.ConnectionState) (Peer, bool) {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return Peer{}, false
+	}
+	return PeerOf(cs.VerifiedChains[0][0]), true
+}
+
 // ServerConfig is TLS for a server presenting id. With requireClient, a
 // client certificate signed by the CA is required (internal ports: Raft,
 // host agent, image service); otherwise one is verified if given (the API
@@ -83,10 +92,11 @@ func parse(caPEM []byte, id Identity) (*x509.CertPool, tls.Certificate, error) {
 // the Raft transport).
 func RequireGroup(group string) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
-		if len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		p, ok := VerifiedPeer(&cs)
+		if !ok {
 			return errors.New("pki: peer presented no verified certificate")
 		}
-		if p := PeerOf(cs.VerifiedChains[0][0]); !slices.Contains(p.Groups, group) {
+		if !slices.Contains(p.Groups, group) {
 			return fmt.Errorf("pki: peer %q is not in group %q", p.User, group)
 		}
 		return nil
