@@ -271,12 +271,6 @@ func (a *Aggregator) takeAll() []*occurrences {
 func (a *Aggregator) Flush(ctx context.Context) {
 	a.mu.Lock()
 	due := a.takeAll()
-	if a.cfg.MinInterval > 0 {
-		now := a.now()
-		for _, o := range due {
-			a.lastWrite[o.key.limit()] = now
-		}
-	}
 	a.mu.Unlock()
 	for _, o := range due {
 		if err := a.write(ctx, o); err != nil {

@@ -14,6 +14,9 @@ const (
 // PodReadyCondition is the pod condition that says it serves.
 const PodReadyCondition = "Ready"
 
+// PodContainersReadyCondition says all of a pod's containers are ready.
+const PodContainersReadyCondition = "ContainersReady"
+
 // PodReady reports whether pod's Ready condition is True, and the
 // condition (nil if absent).
 func PodReady(pod *corev1.Pod) (bool, *corev1.Condition) {

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 )
 
@@ -23,8 +24,8 @@ const (
 const (
 	CondPodScheduled    = "PodScheduled"
 	CondInitialized     = "Initialized"
-	CondContainersReady = "ContainersReady"
-	CondReady           = "Ready"
+	CondContainersReady = apis.PodContainersReadyCondition
+	CondReady           = apis.PodReadyCondition
 )
 
 // Restart policies.

@@ -224,7 +224,7 @@ func (r *Reconciler) markPodsNotReady(ctx context.Context, host *corev1.Host) er
 		}
 		next := proto.Clone(p).(*corev1.Pod)
 		for _, c := range next.GetStatus().GetConditions() {
-			if c.GetType() == apis.PodReadyCondition || c.GetType() == "ContainersReady" {
+			if c.GetType() == apis.PodReadyCondition || c.GetType() == apis.PodContainersReadyCondition {
 				c.Status, c.Reason = "False", "HostNotReady"
 				c.Message = fmt.Sprintf("host %s stopped reporting; the pod's state is unknown", name)
 				c.LastTransitionTime = timestamppb.New(r.now())
