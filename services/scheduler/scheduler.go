@@ -302,7 +302,15 @@ func (s *Scheduler) lead(ctx context.Context) {
 	}
 	close(r.jobs)
 	wg.Wait()
+	// The term ended: write what events are pending (bounded), as the
+	// host agent does when it drains, instead of dropping their counts.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventFlushTimeout)
+	defer cancel()
+	r.events.Flush(fctx)
 }
+
+// eventFlushTimeout bounds the final event writes of a scheduling term.
+const eventFlushTimeout = 5 * time.Second
 
 func closeOnce(ch chan struct{}) func() {
 	var once sync.Once
