@@ -107,7 +107,6 @@ func serviceClient(addr string, b *pki.Bundle, s *authz.Service, user string, gr
 	})
 }
 
-// readTokenFile reads a bearer token ("" for no file).
 // dialAPI connects a separately run component to the API server with its
 // certificate and, when tokenFile is set, the bearer token in it.
 func dialAPI(server string, bundle *pki.Bundle, tokenFile string) (*client.Client, error) {
@@ -126,6 +125,7 @@ func dialAPI(server string, bundle *pki.Bundle, tokenFile string) (*client.Clien
 	return c, nil
 }
 
+// readTokenFile reads a bearer token ("" for no file).
 func readTokenFile(path string) (string, error) {
 	if path == "" {
 		return "", nil

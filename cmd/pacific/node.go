@@ -232,14 +232,11 @@ func serverCreds(b *pki.Bundle, group string) (grpc.ServerOption, error) {
 // The connection uses the host's certificate: NATS admits it as the host
 // and lets it consume only its own queue (internal/natsauth).
 func startPrefetch(ctx context.Context, url, host string, id *pki.Bundle, svc *imagesvc.Service, logger *slog.Logger) (*nats.Conn, error) {
-	opts := []nats.Option{nats.Name("pacific-imagesvc-" + host), nats.MaxReconnects(-1)}
-	if id != nil {
-		tlsCfg, err := id.Client()
-		if err != nil {
-			return nil, fmt.Errorf("image prefetch: NATS TLS: %w", err)
-		}
-		opts = append(opts, nats.Secure(tlsCfg))
+	tlsCfg, err := id.Client()
+	if err != nil {
+		return nil, fmt.Errorf("image prefetch: NATS TLS: %w", err)
 	}
+	opts := []nats.Option{nats.Name("pacific-imagesvc-" + host), nats.MaxReconnects(-1), nats.Secure(tlsCfg)}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("image prefetch: connect to NATS at %s: %w", url, err)

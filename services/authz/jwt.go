@@ -61,9 +61,9 @@ var (
 	errNotReady    = errors.New("no signing keys loaded yet")
 )
 
-// ParseUnverified splits a token and decodes its header and claims without
+// parseUnverified splits a token and decodes its header and claims without
 // checking anything; Verify is the only way to trust them.
-func ParseUnverified(tok string) (kid string, c Claims, signing string, sig []byte, err error) {
+func parseUnverified(tok string) (kid string, c Claims, signing string, sig []byte, err error) {
 	if len(tok) > maxTokenBytes {
 		return "", c, "", nil, errMalformed
 	}
@@ -110,7 +110,7 @@ func strictUnmarshal(b []byte, v any) error {
 // verifyJWT checks signature, algorithm, times, issuer and audience.
 // keyFor returns the public key of a kid (nil when unknown).
 func verifyJWT(tok string, keyFor func(kid string) ed25519.PublicKey, issuer, audience string, now time.Time, leeway time.Duration) (Claims, error) {
-	kid, c, signing, sig, err := ParseUnverified(tok)
+	kid, c, signing, sig, err := parseUnverified(tok)
 	if err != nil {
 		return Claims{}, err
 	}

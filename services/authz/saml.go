@@ -216,7 +216,7 @@ func (s *Service) ExchangeSAML(ctx context.Context, req *authv1.ExchangeSAMLRequ
 	// Replay: an assertion ID is accepted once while it is valid (and
 	// never after, by its conditions).
 	exp := fmt.Sprint(id.notAfter.Add(time.Hour).Unix())
-	if err := s.cfg.Records.CreateRecord(ctx, collSAMLSeen, samlKey(id.id), []byte(exp)); err != nil {
+	if err := s.cfg.Records.CreateRecord(ctx, collSAMLSeen, tokenHash(id.id), []byte(exp)); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			s.logger.InfoContext(ctx, "SAML token refused", "reason", "replayed", "user", id.user)
 			return nil, errSAML
@@ -230,6 +230,3 @@ func (s *Service) ExchangeSAML(ctx context.Context, req *authv1.ExchangeSAMLRequ
 	s.logger.InfoContext(ctx, "login", "user", id.user, "method", "saml")
 	return &authv1.ExchangeSAMLResponse{Tokens: t}, nil
 }
-
-// samlKey makes an assertion ID a safe record name.
-func samlKey(id string) string { return tokenHash(id) }

@@ -178,7 +178,7 @@ func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
 	if s.keys.newest().kid == oldKid {
 		t.Fatal("no new signing key after RotateEvery")
 	}
-	kid, _, _, _, _ := ParseUnverified(fresh)
+	kid, _, _, _, _ := parseUnverified(fresh)
 	if kid == oldKid {
 		t.Fatal("new tokens still signed with the old key")
 	}

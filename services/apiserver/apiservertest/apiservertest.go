@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/credentials"
-
 	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
@@ -120,12 +118,6 @@ func (r *Replica) Token(t testing.TB, user string, groups ...string) string {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// Credentials are per-call credentials for an in-process component acting
-// as user (e.g. "system:host:h1" in "system:hosts").
-func (r *Replica) Credentials(user string, groups ...string) credentials.PerRPCCredentials {
-	return r.Auth.Credentials(user, groups...)
 }
 
 // Stop shuts the replica down (gracefully) and waits for it. Safe to call

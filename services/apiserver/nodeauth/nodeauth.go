@@ -41,10 +41,8 @@ func (z *Authorizer) Authorize(ctx context.Context, a grpcserver.Attributes) (gr
 		return grpcserver.NoOpinion, "", nil
 	}
 	switch a.Kind {
-	case "Host":
-		return z.own(a, host, "Host")
-	case "Lease":
-		return z.own(a, host, "Lease")
+	case "Host", "Lease":
+		return own(a, host)
 	case "Pod":
 		return z.pod(ctx, a, host)
 	case "Secret":
@@ -84,7 +82,8 @@ func hostOf(id grpcserver.Identity) (string, bool) {
 
 // own allows calls on the object named like the host; listing the kind is
 // left to RBAC (agents list nothing else of it).
-func (z *Authorizer) own(a grpcserver.Attributes, host, kind string) (grpcserver.Decision, string, error) {
+func own(a grpcserver.Attributes, host string) (grpcserver.Decision, string, error) {
+	kind := a.Kind
 	if a.Name == "" {
 		if a.Verb == "create" {
 			return grpcserver.Deny, fmt.Sprintf("a host may only create its own %s %q", kind, host), nil
