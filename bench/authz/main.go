@@ -160,17 +160,8 @@ func start(ctx context.Context, dir string, auth bool) (*target, error) {
 }
 
 func issue(ctx context.Context, s *authz.Service, user string, groups ...string) (string, error) {
-	for {
-		tok, err := s.Issue(ctx, user, groups, time.Hour)
-		if err == nil {
-			return tok.GetAccessToken(), nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("issue a token: %w", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	tok, err := s.IssueWhenReady(ctx, user, groups, time.Hour)
+	return tok.GetAccessToken(), err
 }
 
 func seed(ctx context.Context, opts client.Options, auth bool) error {

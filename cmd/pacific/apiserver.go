@@ -72,7 +72,7 @@ A new 3-replica cluster: start each replica with the same --peer list and
 				// Written once the store has a leader and a signing key,
 				// while the server already serves.
 				go func() {
-					if err := writeAdminConfig(ctx, tokens, adminConfig, srv.Addr(), cfg.TLS.CAPEM, adminTTL); err != nil {
+					if err := writeAdminConfig(ctx, tokens, adminConfig, "admin", srv.Addr(), cfg.TLS.CAPEM, adminTTL); err != nil {
 						logger.Error("cannot write --admin-config", "path", adminConfig, "err", err)
 						return
 					}

@@ -76,21 +76,12 @@ func authFunc(logger *slog.Logger, sso *authz.SAMLConfig, svc **authz.Service) a
 	}
 }
 
-// issueUntil retries until the new store has a leader and a signing key.
+// issueUntil issues credentials once the new store has a leader and a
+// signing key, within 30 s.
 func issueUntil(ctx context.Context, s *authz.Service, user string, groups []string, ttl time.Duration) (*authv1.Tokens, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for {
-		t, err := s.Issue(ctx, user, groups, ttl)
-		if err == nil {
-			return t, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("issue credentials for %s: %w", user, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return s.IssueWhenReady(ctx, user, groups, ttl)
 }
 
 // serviceClient is a client acting as an in-process component's identity:
@@ -142,14 +133,14 @@ func readTokenFile(path string) (string, error) {
 }
 
 // writeAdminConfig writes a pacctl config holding a cluster-admin
-// credential for server (mode 0600).
-func writeAdminConfig(ctx context.Context, s *authz.Service, path, server string, caPEM []byte, ttl time.Duration) error {
+// credential for server in context name (mode 0600).
+func writeAdminConfig(ctx context.Context, s *authz.Service, path, name, server string, caPEM []byte, ttl time.Duration) error {
 	admin, err := issueUntil(ctx, s, devAdminUser, []string{grpcserver.GroupMasters}, ttl)
 	if err != nil {
 		return err
 	}
-	cfg := &client.Config{CurrentContext: "admin", Contexts: []client.Context{{
-		Name: "admin", Server: server, User: devAdminUser, Token: admin.GetAccessToken(), RefreshToken: admin.GetRefreshToken(),
+	cfg := &client.Config{CurrentContext: name, Contexts: []client.Context{{
+		Name: name, Server: server, User: devAdminUser, Token: admin.GetAccessToken(), RefreshToken: admin.GetRefreshToken(),
 		CertificateAuthorityData: string(caPEM),
 	}}}
 	if err := cfg.Save(path); err != nil {

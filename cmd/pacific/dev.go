@@ -20,7 +20,6 @@ import (
 	"github.com/openpacific/pacific/internal/natsauth"
 	"github.com/openpacific/pacific/internal/natsembed"
 	"github.com/openpacific/pacific/internal/netutil"
-	"github.com/openpacific/pacific/sdk/client"
 	"github.com/openpacific/pacific/services/apiserver"
 	"github.com/openpacific/pacific/services/authz"
 	"github.com/openpacific/pacific/services/controllers"
@@ -190,18 +189,9 @@ func runDev(ctx context.Context, o *devOptions, logger *slog.Logger, stdout io.W
 		return fmt.Errorf("API server store: %w", err)
 	}
 	configPath := filepath.Join(o.dataDir, "pacctl.yaml")
-	admin, err := issueUntil(ctx, tokens, devAdminUser, []string{grpcserver.GroupMasters}, devAdminTTL)
-	if err != nil {
+	if err := writeAdminConfig(ctx, tokens, configPath, "dev", api.Addr(), ca.CertPEM, devAdminTTL); err != nil {
 		api.Close()
 		return err
-	}
-	cfg := &client.Config{CurrentContext: "dev", Contexts: []client.Context{{
-		Name: "dev", Server: api.Addr(), User: devAdminUser, Token: admin.GetAccessToken(), RefreshToken: admin.GetRefreshToken(),
-		CertificateAuthorityData: string(ca.CertPEM),
-	}}}
-	if err := cfg.Save(configPath); err != nil {
-		api.Close()
-		return fmt.Errorf("write %s: %w", configPath, err)
 	}
 	c, err := serviceClient(api.Addr(), certs["controllers"], tokens, grpcserver.UserControllers)
 	if err != nil {

@@ -122,6 +122,22 @@ func PublicMethods() []string {
 	return []string{p + "Login", p + "Refresh", p + "ExchangeSAML", p + "GetJWKS"}
 }
 
+// IssueWhenReady is Issue, retried while a new cluster elects its leader
+// and writes its first signing key, until ctx ends.
+func (s *Service) IssueWhenReady(ctx context.Context, user string, groups []string, ttl time.Duration) (*authv1.Tokens, error) {
+	for {
+		t, err := s.Issue(ctx, user, groups, ttl)
+		if err == nil {
+			return t, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("issue credentials for %s: %w", user, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // Issue mints an access token (ttl 0: TokenTTL) and a refresh token for a
 // user. The API server uses it for its own components and the dev admin.
 func (s *Service) Issue(ctx context.Context, user string, groups []string, ttl time.Duration) (*authv1.Tokens, error) {

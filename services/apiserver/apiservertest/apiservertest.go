@@ -105,19 +105,11 @@ func (r *Replica) Token(t testing.TB, user string, groups ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for {
-		tok, err := r.Auth.Issue(ctx, user, groups, 0)
-		if err == nil {
-			return tok.GetAccessToken()
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("apiservertest: issue a token for %s: %v", user, err)
-		}
-		select { // a new cluster may still be electing the leader that writes keys
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
+	tok, err := r.Auth.IssueWhenReady(ctx, user, groups, 0)
+	if err != nil {
+		t.Fatalf("apiservertest: %v", err)
 	}
+	return tok.GetAccessToken()
 }
 
 // Stop shuts the replica down (gracefully) and waits for it. Safe to call
