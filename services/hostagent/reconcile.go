@@ -103,6 +103,17 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (controller.Result
 		}
 	}
 
+	statuses, requeue := a.syncContainers(ctx, pod, sb, rec, ctrs, terminal)
+	st := computeStatus(statusInput{Pod: pod, Containers: statuses, HostIP: a.cfg.HostIP, Now: time.Now()})
+	if err := a.writeStatus(ctx, pod, st); err != nil {
+		return controller.Result{}, err
+	}
+	return controller.Result{RequeueAfter: requeue}, nil
+}
+
+// syncContainers drives each of the pod's containers (see syncContainer)
+// and returns their statuses in spec order and the earliest requeue.
+func (a *Agent) syncContainers(ctx context.Context, pod *corev1.Pod, sb runtime.Sandbox, rec *podRecord, ctrs []runtime.ContainerStatus, terminal bool) ([]*corev1.ContainerStatus, time.Duration) {
 	var requeue time.Duration
 	statuses := make([]*corev1.ContainerStatus, 0, len(pod.GetSpec().GetContainers()))
 	for _, c := range pod.GetSpec().GetContainers() {
@@ -110,11 +121,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (controller.Result
 		statuses = append(statuses, cs)
 		requeue = minPositive(requeue, rq)
 	}
-	st := computeStatus(statusInput{Pod: pod, Containers: statuses, HostIP: a.cfg.HostIP, Now: time.Now()})
-	if err := a.writeStatus(ctx, pod, st); err != nil {
-		return controller.Result{}, err
-	}
-	return controller.Result{RequeueAfter: requeue}, nil
+	return statuses, requeue
 }
 
 // unsupported says why this host cannot run pod ("" if it can).

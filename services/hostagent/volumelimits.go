@@ -131,11 +131,7 @@ func (a *Agent) evict(ctx context.Context, pod *corev1.Pod, rec *podRecord, msg 
 	}
 	ctrs := containersOf(all, sandboxID(uid))
 	sb, _ := a.rt.Sandbox(ctx, sandboxID(uid))
-	statuses := make([]*corev1.ContainerStatus, 0, len(pod.GetSpec().GetContainers()))
-	for _, c := range pod.GetSpec().GetContainers() {
-		cs, _ := a.syncContainer(ctx, pod, sb, c, rec, ctrs, true)
-		statuses = append(statuses, cs)
-	}
+	statuses, _ := a.syncContainers(ctx, pod, sb, rec, ctrs, true)
 	st := computeStatus(statusInput{Pod: pod, Containers: statuses, HostIP: a.cfg.HostIP, Reason: ReasonEvicted, Message: msg, Failed: true, Now: time.Now()})
 	return controller.Result{}, a.writeStatus(ctx, pod, st)
 }
