@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 
+	"github.com/openpacific/pacific/internal/netutil"
 	"github.com/vmware/govmomi/sts"
 	"github.com/vmware/govmomi/vim25/soap"
 )
@@ -46,8 +47,7 @@ func parseSTSURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !netutil.IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("--sts-url %q: plain http only for a loopback STS; use https", raw)
 		}
 	default:

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -76,12 +74,9 @@ func (a *app) resolveTarget() (target, error) {
 		t.opts.Token = a.flags.token
 	}
 	if a.flags.caFile != "" {
-		pem, err := os.ReadFile(a.flags.caFile)
+		pem, err := readCAFile(a.flags.caFile)
 		if err != nil {
-			return target{}, fmt.Errorf("--certificate-authority: %w", err)
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-			return target{}, fmt.Errorf("--certificate-authority %s: no PEM certificate in it", a.flags.caFile)
+			return target{}, err
 		}
 		t.opts.CAPEM = pem
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/openpacific/pacific/internal/netutil"
 	"github.com/openpacific/pacific/sdk/client"
 )
 
@@ -24,14 +25,7 @@ import (
 // saved with the new context. Other servers need --certificate-authority.
 func (a *app) loginCA(ctx context.Context, cfg *client.Config, server string) ([]byte, error) {
 	if a.flags.caFile != "" {
-		pemData, err := os.ReadFile(a.flags.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--certificate-authority: %w", err)
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("--certificate-authority %s: no PEM certificate in it", a.flags.caFile)
-		}
-		return pemData, nil
+		return readCAFile(a.flags.caFile)
 	}
 	servers := strings.Split(server, ",")
 	configs := []*client.Config{cfg}
@@ -51,7 +45,7 @@ func (a *app) loginCA(ctx context.Context, cfg *client.Config, server string) ([
 		}
 	}
 	host, _, err := net.SplitHostPort(strings.TrimSpace(servers[0]))
-	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+	if err != nil || !netutil.IsLoopback(host) {
 		return nil, fmt.Errorf("no CA known for %s: pass --certificate-authority FILE (the cluster's ca.crt)", server)
 	}
 	return a.trustLoopback(ctx, strings.TrimSpace(servers[0]))
@@ -95,4 +89,17 @@ func (a *app) trustLoopback(ctx context.Context, addr string) ([]byte, error) {
 	sum := sha256.Sum256(root.Raw)
 	fmt.Fprintf(a.stderr, "Trusting the CA of the loopback server %s (SHA-256 %s) on first use; 'pacctl login' saves it with the context.\n", addr, hex.EncodeToString(sum[:]))
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), nil
+}
+
+// readCAFile reads the --certificate-authority file, which must hold a PEM
+// certificate.
+func readCAFile(path string) ([]byte, error) {
+	pemData, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--certificate-authority: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pemData) {
+		return nil, fmt.Errorf("--certificate-authority %s: no PEM certificate in it", path)
+	}
+	return pemData, nil
 }

@@ -43,3 +43,13 @@ func ephemeralLow() int {
 	}
 	return low
 }
+
+// IsLoopback reports whether host (without port) is a loopback name or
+// address: "localhost", 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

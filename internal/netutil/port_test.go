@@ -25,3 +25,14 @@ func TestStableLoopbackAddr(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "127.8.9.10": true, "::1": true,
+		"10.0.0.1": false, "example.com": false, "localhost.example.com": false, "": false, "::": false,
+	} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/openpacific/pacific/internal/netutil"
 )
 
 // errPlainHTTP is returned by the transport for a plain-HTTP request to a
@@ -39,20 +41,10 @@ func (p hostPolicy) plainHTTPAllowed(hostport string) bool {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if IsLoopback(host) {
+	if netutil.IsLoopback(host) {
 		return true
 	}
 	return p.insecure[hostport] || p.insecure[host]
-}
-
-// IsLoopback reports whether host (without port) is a loopback name or
-// address: "localhost", 127.0.0.0/8 or ::1.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // policyTransport refuses plain-HTTP requests to hosts the policy does not
