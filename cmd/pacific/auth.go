@@ -50,8 +50,8 @@ func (f *ssoFlags) config() (*authz.SAMLConfig, error) {
 		return nil, fmt.Errorf("--sso-cert %s: %w", f.certFile, err)
 	}
 	for _, g := range f.groups {
-		if g == "" || strings.HasPrefix(g, "system:") {
-			return nil, fmt.Errorf("--sso-group %q: system: groups are reserved", g)
+		if err := authz.ValidateGroup(g); err != nil {
+			return nil, fmt.Errorf("--sso-group: %w", err)
 		}
 	}
 	return &authz.SAMLConfig{Certificates: certs, Audience: f.audience, Groups: f.groups}, nil

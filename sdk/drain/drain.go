@@ -2,6 +2,7 @@ package drain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -86,38 +87,47 @@ func withdrawEvictions(ctx context.Context, c *client.Client, host string) error
 	pods := client.For[*corev1.Pod](c)
 	list, err := podsOn(ctx, pods, host)
 	if err != nil {
-		return err
+		return fmt.Errorf("list pods on host %s: %w", host, err)
 	}
 	for _, p := range list {
-		for tries := 0; ; tries++ {
-			if _, marked := p.GetMetadata().GetAnnotations()[apis.EvictingAnnotation]; !marked || p.GetMetadata().GetDeletionTimestamp() != nil {
-				break
-			}
-			delete(p.Metadata.Annotations, apis.EvictingAnnotation)
-			_, err := pods.Update(ctx, p)
-			if client.IsNotFound(err) {
-				break
-			}
-			if !client.IsConflict(err) || tries == 4 {
-				if err != nil {
-					return fmt.Errorf("withdraw eviction of pod %s: %w", apis.Key(p), err)
-				}
-				break
-			}
-			if p, err = pods.Get(ctx, p.GetMetadata().GetNamespace(), p.GetMetadata().GetName()); err != nil {
-				if client.IsNotFound(err) {
-					break
-				}
-				return err
-			}
+		if err := withdrawEviction(ctx, pods, p); err != nil {
+			return fmt.Errorf("withdraw eviction of pod %s: %w", apis.Key(p), err)
 		}
 	}
 	return nil
 }
 
+// withdrawEviction removes the leaving mark from one pod, retrying on a
+// fresh read when the pod changed meanwhile.
+func withdrawEviction(ctx context.Context, pods *client.Typed[*corev1.Pod], p *corev1.Pod) error {
+	for range writeTries {
+		if _, marked := p.GetMetadata().GetAnnotations()[apis.EvictingAnnotation]; !marked || p.GetMetadata().GetDeletionTimestamp() != nil {
+			return nil
+		}
+		delete(p.Metadata.Annotations, apis.EvictingAnnotation)
+		_, err := pods.Update(ctx, p)
+		switch {
+		case err == nil, client.IsNotFound(err):
+			return nil
+		case !client.IsConflict(err):
+			return err
+		}
+		if p, err = pods.Get(ctx, p.GetMetadata().GetNamespace(), p.GetMetadata().GetName()); err != nil {
+			if client.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+	}
+	return errors.New("the pod kept changing")
+}
+
+// writeTries bounds the retries of a write that conflicts.
+const writeTries = 5
+
 func updateHost(ctx context.Context, c *client.Client, name string, change func(*corev1.Host) bool) (bool, error) {
 	hosts := client.For[*corev1.Host](c)
-	for range 5 {
+	for range writeTries {
 		h, err := hosts.Get(ctx, "", name)
 		if err != nil {
 			return false, err

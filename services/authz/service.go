@@ -270,6 +270,18 @@ func (s *Service) GetJWKS(ctx context.Context, _ *authv1.GetJWKSRequest) (*authv
 	return &authv1.GetJWKSResponse{JwksJson: string(b)}, nil
 }
 
+// ValidateGroup checks a group a user may be given (local users, SSO
+// groups): not empty, and not one of the reserved system: groups.
+func ValidateGroup(g string) error {
+	switch {
+	case g == "":
+		return errors.New("must not be empty")
+	case strings.HasPrefix(g, "system:"):
+		return fmt.Errorf("%q: system: groups are reserved", g)
+	}
+	return nil
+}
+
 // CreateUser implements AuthService (authorized as "create users").
 func (s *Service) CreateUser(ctx context.Context, req *authv1.CreateUserRequest) (*authv1.CreateUserResponse, error) {
 	var fe apierr.FieldErrors
@@ -280,8 +292,8 @@ func (s *Service) CreateUser(ctx context.Context, req *authv1.CreateUserRequest)
 		fe.Add("password", "must be %d to %d bytes long", minPasswordLen, maxPasswordLen)
 	}
 	for i, g := range req.GetGroups() {
-		if g == "" || strings.HasPrefix(g, "system:") {
-			fe.Add(fmt.Sprintf("groups[%d]", i), "%q: system: groups are reserved", g)
+		if err := ValidateGroup(g); err != nil {
+			fe.Add(fmt.Sprintf("groups[%d]", i), "%v", err)
 		}
 	}
 	if err := fe.Err("user"); err != nil {
