@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,6 +33,7 @@ type options struct {
 	bare       int
 	bareSplit  int
 	workers    int
+	cpuProfile string
 
 	bareSpec       string
 	bareConcurrent bool
@@ -54,6 +57,7 @@ func main() {
 	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) over the pod phases to this file")
 	flag.IntVar(&o.workers, "agent-workers", 0, "host agent's parallel pod reconciles (0: the agent's default, as in pacific dev)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run (clean-up gets another minute)")
 	flag.DurationVar(&o.podTimeout, "pod-timeout", 60*time.Second, "bound on one pod reaching Running, or being gone after delete")
@@ -162,12 +166,18 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if o.bareSpec == "default" {
 		podSpec = nil
 	}
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	if err := e.sequential(ctx, o.sequential, o.podTimeout, meter, res, log); err != nil {
 		return fmt.Errorf("sequential pods: %w", err)
 	}
-	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, meter, res, log); err != nil {
+	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, meter, res, stopProfile, log); err != nil {
 		return fmt.Errorf("concurrent pods: %w", err)
 	}
+	stopProfile()
 	b, err := newBareRunc(ctx, o.runc, e.dir, bareCgroup, e.img, podSpec, meter)
 	if err != nil {
 		return fmt.Errorf("bare runc: %w", err)
@@ -211,6 +221,26 @@ func resolveShim(ctx context.Context, shim, dir string) (string, []string, error
 		return "", nil, fmt.Errorf("-shim %s: not small, self or an executable file", shim)
 	}
 	return p, nil, nil
+}
+
+// startCPUProfile profiles this process into path ("" : no profile) until
+// the returned func is called (again is a no-op).
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return sync.OnceFunc(func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}), nil
 }
 
 // discard is a logger that drops everything.

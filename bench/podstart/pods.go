@@ -184,9 +184,9 @@ func (e *env) sequential(ctx context.Context, n int, timeout time.Duration, mete
 	return nil
 }
 
-// concurrent creates n pods at once and waits for all of them, then
-// deletes them all.
-func (e *env) concurrent(ctx context.Context, n int, timeout time.Duration, meter *cpuMeter, res *results, log *slog.Logger) error {
+// concurrent creates n pods at once and waits for all of them, calls
+// started, then deletes them all.
+func (e *env) concurrent(ctx context.Context, n int, timeout time.Duration, meter *cpuMeter, res *results, started func(), log *slog.Logger) error {
 	if n == 0 {
 		return nil
 	}
@@ -205,6 +205,7 @@ func (e *env) concurrent(ctx context.Context, n int, timeout time.Duration, mete
 	close(release)
 	wg.Wait()
 	wall, cpu := time.Since(t), meter.since(cpu0)
+	started()
 	startErr := errors.Join(errs...)
 	if startErr == nil {
 		for i := range samples {

@@ -3,7 +3,6 @@ package hostagent
 import (
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	"github.com/openpacific/pacific/internal/record"
 	"github.com/openpacific/pacific/sdk/apis"
@@ -30,16 +29,12 @@ const (
 // eventComponent is EventSource.component of the agent's events.
 const eventComponent = "hostagent"
 
-const (
-	maxPendingEvents = 1024
-	// maxEventDelay bounds how long events wait while pods are being
-	// reconciled (decision 0029).
-	maxEventDelay = time.Second
-)
+const maxPendingEvents = 1024
 
 // reconciles counts the pod reconciles in progress: the agent's events
-// wait while there are any (at most maxEventDelay), so that a burst of
-// pod starts is not slowed by its own bookkeeping (decision 0029).
+// wait while there are any (at most record.DefaultMaxDelay, 5 s, as the
+// scheduler's), so that a burst of pod starts is not slowed by its own
+// bookkeeping (decision 0029).
 type reconciles struct{ n atomic.Int64 }
 
 // start marks a reconcile in progress until the returned func is called.
@@ -66,7 +61,6 @@ func newEventRecorder(events *client.Typed[*corev1.Event], host string, busy fun
 		MinInterval: -1,
 		MaxPending:  maxPendingEvents,
 		Busy:        busy,
-		MaxDelay:    maxEventDelay,
 	})
 }
 

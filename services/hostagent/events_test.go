@@ -76,7 +76,7 @@ func TestRecorderWritesAggregatedEvents(t *testing.T) {
 }
 
 // While pods are being reconciled, events wait for the reconciles to end,
-// at most maxEventDelay; one pod's events of one reason are not held back
+// at most record.DefaultMaxDelay; one pod's events of one reason are not held back
 // by each other (no minimum interval).
 func TestRecorderWaitsForReconciles(t *testing.T) {
 	c := startAPI(t)
@@ -110,7 +110,7 @@ func TestRecorderWaitsForReconciles(t *testing.T) {
 	done1, done2 := recs.start(), recs.start()
 	r.ReferenceEventf(ref, apis.EventNormal, ReasonKilling, "Container main failed liveness probe, will be restarted: timeout")
 	// Checking that something does not happen needs a span of time,
-	// shorter than maxEventDelay.
+	// shorter than record.DefaultMaxDelay.
 	testutil.Consistently(t, 300*time.Millisecond, "held while two reconciles run", func() (bool, string) {
 		n, d := count(ReasonKilling)
 		return n == 0, d
@@ -127,7 +127,7 @@ func TestRecorderWaitsForReconciles(t *testing.T) {
 	})
 
 	// Another message of the same reason right after, while a reconcile
-	// runs for longer than maxEventDelay: written anyway.
+	// runs for longer than record.DefaultMaxDelay: written anyway.
 	defer recs.start()()
 	r.ReferenceEventf(ref, apis.EventNormal, ReasonKilling, "Stopping container main")
 	testutil.Eventually(t, 20*time.Second, "written while a reconcile runs on", func() (bool, string) {

@@ -28,7 +28,9 @@ type Sandbox struct {
 	Namespaces Namespaces
 	CreatedAt  time.Time
 	// Ready is false when the sandbox's namespaces are gone (e.g. the host
-	// rebooted): the caller should remove and recreate it.
+	// rebooted): the caller should remove and recreate it. Sandbox checks
+	// the namespaces; ListSandboxes reports the last check (a list must
+	// not cost a stat per sandbox on every call).
 	Ready bool
 }
 

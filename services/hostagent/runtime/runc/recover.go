@@ -23,7 +23,7 @@ func (r *Runtime) load() error {
 		if err := readJSON(filepath.Join(r.sandboxDir(e.Name()), sandboxFile), &m); err != nil {
 			continue // half-created: Recover removes it
 		}
-		r.sandboxes[m.ID] = &sandbox{meta: m}
+		r.sandboxes[m.ID] = &sandbox{meta: m, ready: namespacesPinned(m.Namespaces)}
 	}
 	cs, _ := os.ReadDir(filepath.Join(r.opts.StateDir, "containers"))
 	for _, e := range cs {

@@ -19,18 +19,25 @@ import (
 // being created.
 type sandbox struct {
 	meta sandboxMeta
+	// ready is the last namespacesPinned check (runtime.Sandbox.Ready).
+	ready bool
 }
 
-func sandboxStatus(m sandboxMeta) runtime.Sandbox {
+func sandboxStatus(m sandboxMeta, ready bool) runtime.Sandbox {
 	return runtime.Sandbox{
 		ID:         m.ID,
 		Hostname:   m.Hostname,
 		Labels:     maps.Clone(m.Labels),
 		Namespaces: m.Namespaces,
 		CreatedAt:  m.CreatedAt,
-		Ready: isPinned(m.Namespaces.Network) && isPinned(m.Namespaces.IPC) &&
-			isPinned(m.Namespaces.UTS),
+		Ready:      ready,
 	}
+}
+
+// namespacesPinned reports whether all of a sandbox's namespaces are still
+// mounted (they are not after a reboot).
+func namespacesPinned(ns runtime.Namespaces) bool {
+	return isPinned(ns.Network) && isPinned(ns.IPC) && isPinned(ns.UTS)
 }
 
 // CreateSandbox implements runtime.Runtime.
@@ -84,11 +91,11 @@ func (r *Runtime) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (
 		return runtime.Sandbox{}, err
 	}
 	r.mu.Lock()
-	sb.meta = meta
+	sb.meta, sb.ready = meta, true
 	r.mu.Unlock()
 	ok = true
 	r.log.Info("sandbox created", "sandbox", spec.ID, "netns", ns.Network)
-	return sandboxStatus(meta), nil
+	return sandboxStatus(meta, true), nil
 }
 
 // cleanSandboxDir unpins whatever is left in a sandbox dir and removes it.
@@ -158,23 +165,25 @@ func (r *Runtime) Sandbox(ctx context.Context, id string) (runtime.Sandbox, erro
 	if m.CreatedAt.IsZero() {
 		return runtime.Sandbox{}, fmt.Errorf("sandbox %s: %w", id, runtime.ErrNotFound)
 	}
-	return sandboxStatus(m), nil
+	ready := namespacesPinned(m.Namespaces)
+	r.mu.Lock()
+	if r.sandboxes[id] == sb {
+		sb.ready = ready
+	}
+	r.mu.Unlock()
+	return sandboxStatus(m, ready), nil
 }
 
 // ListSandboxes implements runtime.Runtime.
 func (r *Runtime) ListSandboxes(ctx context.Context) ([]runtime.Sandbox, error) {
 	r.mu.Lock()
-	metas := make([]sandboxMeta, 0, len(r.sandboxes))
+	out := make([]runtime.Sandbox, 0, len(r.sandboxes))
 	for _, sb := range r.sandboxes {
 		if !sb.meta.CreatedAt.IsZero() {
-			metas = append(metas, sb.meta)
+			out = append(out, sandboxStatus(sb.meta, sb.ready))
 		}
 	}
 	r.mu.Unlock()
-	out := make([]runtime.Sandbox, 0, len(metas))
-	for _, m := range metas {
-		out = append(out, sandboxStatus(m))
-	}
 	slices.SortFunc(out, func(a, b runtime.Sandbox) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
