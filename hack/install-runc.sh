@@ -3,7 +3,9 @@
 # tests need, idempotently:
 #   - runc >= 1.5.2 built with seccomp support into <repo>/.bin/runc
 #     (Debian's runc 1.1.5 predates the CVE-2024-21626 fix);
-#   - busybox-static (Debian) so tests can build a rootfs without internet.
+#   - busybox-static (Debian) so tests can build a rootfs without internet;
+#   - a C compiler and the static C library, which runc's cgo and the C
+#     container shim (hack/build-shim.sh) need.
 # Fast when everything is already there (no apt-get, no go). Prints where runc is.
 # Override the install dir with PACIFIC_RUNC_DIR.
 set -euo pipefail
@@ -34,6 +36,11 @@ apt_install() { # packages...
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
+
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+dpkg -s libc6-dev >/dev/null 2>&1 || missing+=(libc6-dev)
+if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 if ! version_ok "$runc"; then
   missing=()

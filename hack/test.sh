@@ -9,3 +9,6 @@ hack/install-runc.sh
 export PATH="$PWD/.bin:$PATH"
 # Fuzz seed corpora run as plain tests here; hack/fuzz.sh fuzzes briefly (CI).
 go test -count=1 -timeout 20m ./... ./sdk/...
+# The runtime's tests once more under the Go shim (`pacific shim`, used when
+# the C pacific-shim is not installed next to pacific).
+PACIFIC_TEST_GO_SHIM=1 go test -count=1 -timeout 5m ./services/hostagent/runtime/runc/

@@ -13,35 +13,32 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openpacific/pacific/bench/internal/benchenv"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc"
 )
 
 // buildPacific builds cmd/pacific from the repository into dir, and with
-// smallShim cmd/pacific-shim next to it (as hack/dev.sh installs them; the
-// agent then runs its containers' shims from it), and returns the path of
-// pacific.
+// smallShim the C cmd/pacific-shim next to it (as hack/dev.sh installs
+// them; the agent then runs its containers' shims from it), and returns
+// the path of pacific.
 func buildPacific(ctx context.Context, repo, dir string, smallShim bool) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("go not found in PATH: %w", err)
 	}
 	bin := filepath.Join(dir, "pacific")
-	builds := map[string]string{bin: "./cmd/pacific"}
-	if smallShim {
-		builds[filepath.Join(dir, runc.ShimBinary)] = "./cmd/pacific-shim"
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/pacific")
+	cmd.Dir = repo
+	var msg bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &msg, &msg
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/pacific: %w: %s", err, strings.TrimSpace(msg.String()))
 	}
-	for out, pkg := range builds {
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, pkg)
-		cmd.Dir = repo
-		if pkg == "./cmd/pacific-shim" {
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as hack/dev.sh builds it
-		}
-		var msg bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &msg, &msg
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("go build %s: %w: %s", pkg, err, strings.TrimSpace(msg.String()))
+	if smallShim {
+		if err := benchenv.BuildShim(ctx, repo, filepath.Join(dir, runc.ShimBinary)); err != nil {
+			return "", err
 		}
 	}
 	return bin, nil

@@ -36,7 +36,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.repo, "repo", "", "repository to build cmd/pacific from (default: the directory with go.work at or above the working directory)")
 	flag.StringVar(&o.runc, "runc", "", "runc binary (default: <repo>/.bin/runc from hack/install-runc.sh, else runc from PATH)")
-	flag.StringVar(&o.shim, "shim", "small", "container shims: small (also build cmd/pacific-shim next to pacific, as hack/dev.sh does) or self (`pacific shim`, what the agent runs without pacific-shim)")
+	flag.StringVar(&o.shim, "shim", "small", "container shims: small (also build the C cmd/pacific-shim next to pacific, as hack/dev.sh does) or self (`pacific shim`, what the agent runs without pacific-shim)")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "static busybox (Debian busybox-static) the image is built from")
 	flag.StringVar(&o.dir, "dir", os.TempDir(), "parent of the temporary state dir (binary, API server, registry, agent data)")
 	flag.IntVar(&o.pods, "pods", 100, "pods to run")

@@ -1,8 +1,9 @@
 // Command podstart measures pod start latency on this machine, in one run:
 // an API server replica, a loopback registry seeded with busybox:1, the
 // image service, the runc runtime and the host agent, all in this process
-// (the container shims are cmd/pacific-shim, built into the run's temporary
-// dir, or with -shim self this executable re-run with "shim"). With the
+// (the container shims are the C cmd/pacific-shim, built into the run's
+// temporary dir by hack/build-shim.sh, or with -shim self this executable
+// re-run with "shim", the Go shim). With the
 // image already cached it creates pods one after another and then a batch
 // at once, timing each from Create until a Watch shows status.phase
 // Running, and compares them with bare `runc run -d` of the same bundle (the

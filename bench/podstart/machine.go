@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -41,21 +40,16 @@ func checkMachine(o *options) error {
 	return nil
 }
 
-// buildShim builds cmd/pacific-shim into dir, as hack/dev.sh installs it
-// next to pacific, and returns its path.
+// buildShim builds the C shim (cmd/pacific-shim) into dir with
+// hack/build-shim.sh, as hack/dev.sh installs it next to pacific, and
+// returns its path.
 func buildShim(ctx context.Context, dir string) (string, error) {
 	repo := benchenv.FindRepo()
 	if repo == "" {
-		return "", errors.New("-shim small: run from inside the repository (it builds ./cmd/pacific-shim), or pass -shim self or -shim PATH")
+		return "", errors.New("-shim small: run from inside the repository (it builds cmd/pacific-shim), or pass -shim self or -shim PATH")
 	}
 	bin := filepath.Join(dir, runc.ShimBinary)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pacific-shim")
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as hack/dev.sh builds it
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/pacific-shim: %w: %s", err, strings.TrimSpace(string(out)))
-	}
-	return bin, nil
+	return bin, benchenv.BuildShim(ctx, repo, bin)
 }
 
 // cleanupDir unmounts whatever is still mounted under dir (deepest first)

@@ -6,7 +6,7 @@ import (
 
 // shimCommand is the hidden first argument that turns this binary into a
 // container shim (see services/hostagent/runtime/runc/shim), used when the
-// smaller cmd/pacific-shim is not installed next to it. It is handled
+// C cmd/pacific-shim is not installed next to it. It is handled
 // before cobra, whose flag parsing must not see the shim's arguments, and it
 // must keep fd 3 (the sync pipe) untouched.
 const shimCommand = "shim"

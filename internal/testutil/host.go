@@ -24,18 +24,42 @@ func FindRunc() string {
 	if p := os.Getenv("PACIFIC_RUNC"); p != "" {
 		return p
 	}
-	if dir, err := os.Getwd(); err == nil {
-		for ; dir != "/"; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-				if p := filepath.Join(dir, ".bin", "runc"); IsExecutable(p) {
-					return p
-				}
-				break
-			}
+	if repo := findRepo(); repo != "" {
+		if p := filepath.Join(repo, ".bin", "runc"); IsExecutable(p) {
+			return p
 		}
 	}
 	p, _ := exec.LookPath("runc")
 	return p
+}
+
+// findRepo returns the repository root (the directory with go.work) above
+// the working directory, or "".
+func findRepo() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for ; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+// BuildShim builds the C container shim (cmd/pacific-shim) into out with
+// hack/build-shim.sh, as hack/dev.sh installs it.
+func BuildShim(out string) error {
+	repo := findRepo()
+	if repo == "" {
+		return fmt.Errorf("build pacific-shim: no go.work above the working directory")
+	}
+	cmd := exec.Command("bash", filepath.Join(repo, "hack", "build-shim.sh"), out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("hack/build-shim.sh: %w: %s", err, b)
+	}
+	return nil
 }
 
 // IsExecutable reports whether p is a regular executable file.

@@ -37,17 +37,14 @@ func build(t *testing.T) binaries {
 		// pacific-shim next to pacific, as hack/dev.sh installs it: the
 		// host agent's containers run under it.
 		built = binaries{pacific: filepath.Join(dir, "pacific"), pacctl: filepath.Join(dir, "pacctl"), shim: filepath.Join(dir, "pacific-shim")}
-		for bin, pkg := range map[string]string{built.pacific: "../../cmd/pacific", built.pacctl: "../../cmd/pacctl", built.shim: "../../cmd/pacific-shim"} {
-			cmd := exec.Command("go", "build", "-o", bin, pkg)
-			if bin == built.shim {
-				cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as hack/dev.sh builds it
-			}
-			out, err := cmd.CombinedOutput()
+		for bin, pkg := range map[string]string{built.pacific: "../../cmd/pacific", built.pacctl: "../../cmd/pacctl"} {
+			out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 				return
 			}
 		}
+		buildErr = testutil.BuildShim(built.shim)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

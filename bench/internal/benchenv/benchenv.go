@@ -1,6 +1,7 @@
 package benchenv
 
 import (
+	"context"
 	"debug/elf"
 	"fmt"
 	"log/slog"
@@ -106,4 +107,15 @@ func WarnIfBusy(log *slog.Logger, self string) {
 			}
 		}
 	}
+}
+
+// BuildShim builds the C container shim (cmd/pacific-shim) of the
+// repository at repo into out with hack/build-shim.sh, as hack/dev.sh
+// installs it next to pacific.
+func BuildShim(ctx context.Context, repo, out string) error {
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, "hack", "build-shim.sh"), out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("hack/build-shim.sh: %w: %s", err, strings.TrimSpace(string(b)))
+	}
+	return nil
 }

@@ -64,7 +64,7 @@ func TestRecoverAfterAgentExit(t *testing.T) {
 	ctx := e.ctx()
 	cfg, _ := json.Marshal(agentConfig{Opts: Options{
 		StateDir: e.opts.StateDir, RuncPath: e.opts.RuncPath, ShimPath: e.opts.ShimPath,
-		ShimArgs: []string{}, ShimEnv: e.opts.ShimEnv, CgroupParent: e.opts.CgroupParent,
+		ShimArgs: e.opts.ShimArgs, ShimEnv: e.opts.ShimEnv, CgroupParent: e.opts.CgroupParent,
 	}, Rootfs: e.rootfs})
 	exe, _ := os.Executable()
 	cmd := exec.CommandContext(ctx, exe)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,8 +23,11 @@ import (
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc/shim"
 )
 
-// The test binary doubles as the shim: the runtime re-executes it with
-// PACIFIC_TEST_SHIM=1 (as the agent re-executes itself as `pacific shim`).
+// The tests run containers under the C shim (cmd/pacific-shim), built once
+// per test binary; with PACIFIC_TEST_GO_SHIM=1 (hack/test.sh runs a set of
+// tests so) under the Go shim instead: the test binary doubles as the shim,
+// re-executed with PACIFIC_TEST_SHIM=1 as the agent re-executes itself as
+// `pacific shim`.
 func TestMain(m *testing.M) {
 	if os.Getenv("PACIFIC_TEST_SHIM") == "1" {
 		os.Exit(shim.Main(os.Args[1:]))
@@ -31,7 +35,42 @@ func TestMain(m *testing.M) {
 	if cfg := os.Getenv("PACIFIC_TEST_AGENT"); cfg != "" {
 		os.Exit(fakeAgent(cfg))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if cShim.dir != "" {
+		os.RemoveAll(cShim.dir)
+	}
+	os.Exit(code)
+}
+
+// cShim is the C shim built for this test binary (on first use).
+var cShim struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// testShim returns how the runtime under test starts shims.
+func testShim(t *testing.T) (path string, args, env []string) {
+	t.Helper()
+	if os.Getenv("PACIFIC_TEST_GO_SHIM") == "1" {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exe, []string{}, []string{"PACIFIC_TEST_SHIM=1"}
+	}
+	cShim.once.Do(func() {
+		if cShim.dir, cShim.err = os.MkdirTemp("", "pacific-test-shim-"); cShim.err != nil {
+			return
+		}
+		cShim.path = filepath.Join(cShim.dir, ShimBinary)
+		cShim.err = testutil.BuildShim(cShim.path)
+	})
+	if cShim.err != nil {
+		testutil.SkipOrFail(t, "C shim: %v", cShim.err)
+	}
+	return cShim.path, nil, nil
 }
 
 // requireHost skips (or fails in CI) unless root, runc and busybox are
@@ -115,17 +154,14 @@ var nameChars = regexp.MustCompile(`[^a-z0-9]+`)
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
 	runcPath, busybox := requireHost(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	shimPath, shimArgs, shimEnv := testShim(t)
 	name := strings.Trim(nameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	opts := Options{
 		StateDir:     filepath.Join(t.TempDir(), "state"),
 		RuncPath:     runcPath,
-		ShimPath:     exe,
-		ShimArgs:     []string{},
-		ShimEnv:      []string{"PACIFIC_TEST_SHIM=1"},
+		ShimPath:     shimPath,
+		ShimArgs:     shimArgs,
+		ShimEnv:      shimEnv,
 		CgroupParent: fmt.Sprintf("/pacific/test-%s-%d", name, rand.IntN(1e6)),
 		Logger:       testLogger(),
 	}

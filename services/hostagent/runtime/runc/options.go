@@ -89,13 +89,13 @@ func (o *Options) setDefaults() error {
 // their environment comes from the OCI spec.
 func DefaultChildEnv() []string { return []string{"GOMAXPROCS=1"} }
 
-// ShimBinary is the file name of the small shim executable
-// (cmd/pacific-shim), installed next to the pacific binary.
+// ShimBinary is the file name of the C shim executable (cmd/pacific-shim,
+// built by hack/build-shim.sh), installed next to the pacific binary.
 const ShimBinary = "pacific-shim"
 
 // DefaultShim returns how containers' shims are started for the program
 // exe: ShimBinary in exe's directory when it is an executable file there
-// (it starts about three times faster and stays a quarter of the size),
+// (it costs a fraction of the CPU to start and of the memory to keep),
 // else exe itself with the argument "shim".
 func DefaultShim(exe string) (path string, args []string) {
 	small := filepath.Join(filepath.Dir(exe), ShimBinary)

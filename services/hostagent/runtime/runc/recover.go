@@ -11,7 +11,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/openpacific/pacific/services/hostagent/runtime"
-	"github.com/openpacific/pacific/services/hostagent/runtime/runc/shim"
 )
 
 // load reads the sandboxes and containers persisted in the state dir and
@@ -33,7 +32,7 @@ func (r *Runtime) load() error {
 		}
 		c := newContainer(m)
 		r.containers[m.ID] = c
-		if ex, err := shim.ReadExit(m.Bundle); err == nil {
+		if ex, err := r.readExit(m); err == nil {
 			st := toExitStatus(ex)
 			c.exit = &st
 			close(c.exited)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openpacific/pacific/services/hostagent/runtime"
+	"github.com/openpacific/pacific/services/hostagent/runtime/runc/cgroups"
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc/shim"
 )
 
@@ -34,7 +35,7 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 	cfg := shim.Config{
 		ID: m.ID, Bundle: m.Bundle, Runc: r.opts.RuncPath, RuncRoot: r.cli.root,
 		LogPath: m.LogPath, LogMaxBytes: r.opts.LogMaxBytes, LogMaxFiles: r.opts.LogMaxFiles,
-		TTY: m.TTY, CgroupsPath: m.CgroupsPath, Start: start,
+		TTY: m.TTY, Start: start,
 	}
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
@@ -73,6 +74,13 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 	case rerr == nil && ready.Error == "" && ready.Pid > 0:
 		info.initPid = ready.Pid
 		return cmd, info, nil
+	case rerr == nil && ready.RuncFailed:
+		cmd.Wait()
+		op := "create"
+		if start {
+			op = "run"
+		}
+		return nil, info, fmt.Errorf("%w: runc %s: %s", runtime.ErrStartFailed, op, shim.RuncError(filepath.Join(m.Bundle, shim.RuncLog), ready.Error))
 	case rerr == nil && ready.Error != "":
 		cmd.Wait()
 		return nil, info, fmt.Errorf("%w: %s", runtime.ErrStartFailed, ready.Error)
@@ -201,9 +209,21 @@ func waitPidfd(f *os.File) error {
 	}
 }
 
+// readExit reads the exit file of container m and whether the kernel
+// OOM-killed a process in its cgroup (which lives until RemoveContainer).
+func (r *Runtime) readExit(m containerMeta) (shim.Exit, error) {
+	e, err := shim.ReadExit(m.Bundle)
+	if err == nil && !e.OOMKilled && m.CgroupsPath != "" {
+		if n, ok := cgroups.OOMKills(r.hs, m.CgroupsPath); ok && n > 0 {
+			e.OOMKilled = true
+		}
+	}
+	return e, err
+}
+
 // shimGone records the exit of c's shim: the exit file, or "lost".
 func (r *Runtime) shimGone(c *container) {
-	e, err := shim.ReadExit(c.meta.Bundle)
+	e, err := r.readExit(c.meta)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.exit != nil || c.lost {

@@ -20,7 +20,6 @@ type Config struct {
 	LogMaxBytes int64
 	LogMaxFiles int
 	TTY         bool
-	CgroupsPath string // for the OOM counter
 	// Start runs `runc run --detach` instead of `runc create`: the
 	// process starts at once, saving the separate `runc start` (one runc
 	// process less per container).
@@ -45,7 +44,6 @@ func (c Config) Args() []string {
 		"--log-path", c.LogPath,
 		"--log-max-bytes", strconv.FormatInt(c.LogMaxBytes, 10),
 		"--log-max-files", strconv.Itoa(c.LogMaxFiles),
-		"--cgroups-path", c.CgroupsPath,
 	}
 	if c.TTY {
 		a = append(a, "--tty")
@@ -67,7 +65,6 @@ func parseArgs(args []string) (Config, error) {
 	fs.Int64Var(&c.LogMaxBytes, "log-max-bytes", 0, "log file size before rotation")
 	fs.IntVar(&c.LogMaxFiles, "log-max-files", 0, "log files kept")
 	fs.BoolVar(&c.TTY, "tty", false, "container has a terminal")
-	fs.StringVar(&c.CgroupsPath, "cgroups-path", "", "container cgroup path")
 	fs.BoolVar(&c.Start, "start", false, "start the process too (runc run --detach instead of runc create)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -83,9 +80,13 @@ func parseArgs(args []string) (Config, error) {
 type Ready struct {
 	Pid   int    `json:"pid,omitempty"`
 	Error string `json:"error,omitempty"`
+	// RuncFailed says runc itself failed (Error is how it exited): the
+	// reason is in the bundle's RuncLog (see RuncError).
+	RuncFailed bool `json:"runcFailed,omitempty"`
 }
 
-// Exit is the exit status a shim records for its container.
+// Exit is the exit status a shim records for its container. OOMKilled is
+// not the shim's to say: the runtime reads it from the container's cgroup.
 type Exit struct {
 	Pid        int       `json:"pid"`
 	ExitCode   int       `json:"exitCode"`

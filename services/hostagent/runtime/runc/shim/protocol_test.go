@@ -10,7 +10,7 @@ import (
 
 func TestArgsRoundTrip(t *testing.T) {
 	c := Config{ID: "c1", Bundle: "/b", Runc: "/bin/runc", RuncRoot: "/r", LogPath: "/l/0.log",
-		LogMaxBytes: 1024, LogMaxFiles: 2, TTY: true, CgroupsPath: "/pacific/p/c1"}
+		LogMaxBytes: 1024, LogMaxFiles: 2, TTY: true}
 	got, err := parseArgs(c.Args())
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +55,10 @@ func TestRuncError(t *testing.T) {
 	os.WriteFile(log, []byte(`{"level":"info","msg":"hello"}
 {"level":"error","msg":"exec: \"nope\": executable file not found in $PATH"}
 `), 0o600)
-	if got := RuncError(log, errors.New("exit status 1")); got != `exec: "nope": executable file not found in $PATH` {
+	if got := RuncError(log, "exit status 1"); got != `exec: "nope": executable file not found in $PATH` {
 		t.Fatalf("RuncError = %q", got)
 	}
-	if got := RuncError(filepath.Join(dir, "missing"), errors.New("exit status 1")); got != "exit status 1" {
+	if got := RuncError(filepath.Join(dir, "missing"), "exit status 1"); got != "exit status 1" {
 		t.Fatalf("RuncError fallback = %q", got)
 	}
 }

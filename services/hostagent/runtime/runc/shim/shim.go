@@ -20,7 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openpacific/pacific/services/hostagent/runtime/logs"
-	"github.com/openpacific/pacific/services/hostagent/runtime/runc/cgroups"
 )
 
 // drainTimeout bounds how long the shim copies output after the init
@@ -87,18 +86,18 @@ func run(cfg Config, syncPipe *os.File, log *slog.Logger) error {
 
 	var copiers sync.WaitGroup
 	pid, err := create(cfg, w, &copiers, log)
-	if err != nil {
+	var runcErr *runcFailure
+	switch {
+	case errors.As(err, &runcErr):
+		report(Ready{Error: runcErr.err.Error(), RuncFailed: true})
+		return err
+	case err != nil:
 		report(Ready{Error: err.Error()})
 		return err
 	}
 	report(Ready{Pid: pid})
 
 	exit := reap(pid, log)
-	if hs, err := cgroups.Hierarchies(); err == nil && cfg.CgroupsPath != "" {
-		if n, ok := cgroups.OOMKills(hs, cfg.CgroupsPath); ok && n > 0 {
-			exit.OOMKilled = true
-		}
-	}
 	drained := make(chan struct{})
 	go func() { copiers.Wait(); close(drained) }()
 	select {
@@ -178,7 +177,7 @@ func create(cfg Config, w *logs.Writer, copiers *sync.WaitGroup, log *slog.Logge
 		f.Close()
 	}
 	if runErr != nil {
-		return 0, fmt.Errorf("runc %s: %s", op[0], RuncError(runcLog, runErr))
+		return 0, &runcFailure{op: op[0], err: runErr}
 	}
 	if console != nil {
 		select {
@@ -202,6 +201,14 @@ func create(cfg Config, w *logs.Writer, copiers *sync.WaitGroup, log *slog.Logge
 	}
 	return pid, nil
 }
+
+// runcFailure is runc exiting unsuccessfully.
+type runcFailure struct {
+	op  string
+	err error
+}
+
+func (e *runcFailure) Error() string { return "runc " + e.op + ": " + e.err.Error() }
 
 func copyLog(w *logs.Writer, s logs.Stream, r io.ReadCloser, log *slog.Logger) {
 	defer r.Close()
@@ -306,11 +313,11 @@ func waitGone(pid int) {
 }
 
 // RuncError extracts the last error runc logged in JSON format to logFile,
-// falling back to err.
-func RuncError(logFile string, err error) string {
+// falling back to how runc exited.
+func RuncError(logFile, exited string) string {
 	data, rerr := os.ReadFile(logFile)
 	if rerr != nil {
-		return err.Error()
+		return exited
 	}
 	msg := ""
 	for _, line := range strings.Split(string(data), "\n") {
@@ -323,7 +330,7 @@ func RuncError(logFile string, err error) string {
 		}
 	}
 	if msg == "" {
-		return err.Error()
+		return exited
 	}
 	return msg
 }
