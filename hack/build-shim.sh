@@ -12,6 +12,6 @@ if ! command -v "$cc" >/dev/null; then
   exit 1
 fi
 mkdir -p "$(dirname "$out")"
-"$cc" -std=c11 -O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong -static \
+"$cc" -std=c11 -O2 -Wall -Wextra ${SHIM_CFLAGS:-} -D_FORTIFY_SOURCE=2 -fstack-protector-strong -static \
   -o "$out.tmp" cmd/pacific-shim/pacific-shim.c
 mv "$out.tmp" "$out"

@@ -16,6 +16,14 @@ for dir in . sdk; do
     echo "go.mod in $dir is not tidy: run (cd $dir && GOWORK=off go mod tidy)"; fail=1
   fi
 done
+# The C shim compiles without a warning (hack/install-runc.sh installs gcc).
+if command -v "${CC:-cc}" >/dev/null; then
+  tmp=$(mktemp -d)
+  SHIM_CFLAGS=-Werror hack/build-shim.sh "$tmp/pacific-shim" || fail=1
+  rm -rf "$tmp"
+else
+  echo "lint: no C compiler, the C shim was not compiled (run hack/install-runc.sh)"; fail=1
+fi
 want=$(printf '%s\n' . ./sdk)
 have=$(go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p' | sort)
 if [ "$have" != "$(echo "$want" | sort)" ]; then echo "go.work must use exactly: . ./sdk (has: $have)"; fail=1; fi

@@ -6,6 +6,11 @@ const (
 	// NamespaceFinalizer keeps a deleted Namespace until the namespace
 	// controller has deleted everything in it.
 	NamespaceFinalizer = "pacific.dev/namespace-contents"
+	// HostAgentFinalizer keeps a deleted Pod until the agent of the host it
+	// is bound to has stopped and cleaned up its containers. The API server
+	// adds it when the pod is bound (created with spec.nodeName, or bound by
+	// the scheduler), so the agent need not write it before starting one.
+	HostAgentFinalizer = "pacific.dev/hostagent"
 	// NamespaceActive and NamespaceTerminating are Namespace phases.
 	NamespaceActive      = "Active"
 	NamespaceTerminating = "Terminating"

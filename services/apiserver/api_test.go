@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -465,6 +466,11 @@ func TestSchedulingFieldsThroughTheAPI(t *testing.T) {
 	conds := bound.GetStatus().GetConditions()
 	if len(conds) != 1 || conds[0].GetType() != "PodScheduled" || conds[0].GetStatus() != "True" {
 		t.Fatalf("conditions after binding: %v", conds)
+	}
+	// Bound, the pod waits for its host agent when deleted; unbound it did not.
+	if slices.Contains(created.GetMetadata().GetFinalizers(), apis.HostAgentFinalizer) ||
+		!slices.Contains(bound.GetMetadata().GetFinalizers(), apis.HostAgentFinalizer) {
+		t.Fatalf("finalizers before binding %v, after %v: want %s added by the binding", created.GetMetadata().GetFinalizers(), bound.GetMetadata().GetFinalizers(), apis.HostAgentFinalizer)
 	}
 	rival := proto.Clone(created).(*corev1.Pod)
 	rival.Spec.NodeName = "host-b"

@@ -405,8 +405,9 @@ func TestVMIsolationRefused(t *testing.T) {
 	if c := findCondition(p.GetStatus().GetConditions(), CondPodScheduled); c.GetStatus() != "False" || c.GetReason() != "Unschedulable" {
 		t.Errorf("PodScheduled = %v", c)
 	}
-	if len(p.GetMetadata().GetFinalizers()) != 0 {
-		t.Errorf("finalizers on a refused pod: %v", p.GetMetadata().GetFinalizers())
+	// Only the binding's finalizer: deleting it below waits for this agent.
+	if f := p.GetMetadata().GetFinalizers(); len(f) != 1 || f[0] != Finalizer {
+		t.Errorf("finalizers on a refused pod: %v", f)
 	}
 	if _, err := e.rt.Sandbox(e.ctx(), sandboxID(pod.GetMetadata().GetUid())); err == nil {
 		t.Errorf("a sandbox was created for a refused pod")

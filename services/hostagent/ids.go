@@ -7,12 +7,14 @@ import (
 	"strconv"
 
 	"github.com/openpacific/pacific/internal/controller"
+	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/services/hostagent/runtime"
 )
 
-// Finalizer is added to a pod before the agent creates anything for it and
+// Finalizer is on a pod before the agent creates anything for it (the API
+// server adds it at binding; the agent adds it if it is missing) and is
 // removed once everything is cleaned up.
-const Finalizer = "pacific.dev/hostagent"
+const Finalizer = apis.HostAgentFinalizer
 
 // HostnameLabel is set on the Host to its name.
 const HostnameLabel = "pacific.dev/hostname"

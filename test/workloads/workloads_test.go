@@ -171,9 +171,14 @@ func TestLostHostPodsAreReplacedAndNotDuplicated(t *testing.T) {
 		ready, c := apis.PodReady(p)
 		return !ready && c.GetReason() == "HostNotReady", fmt.Sprint(c)
 	})
+	// Evicted: deleted, and Terminating until the lost host's agent has
+	// stopped it (the host agent's finalizer), as on a lost Kubernetes node.
 	e.eventually("pod evicted from "+lost, func() (bool, string) {
-		_, err := client.For[*corev1.Pod](e.c).Get(e.ctx, "demo", evicted.GetMetadata().GetName())
-		return client.IsNotFound(err), fmt.Sprint(err)
+		p, err := client.For[*corev1.Pod](e.c).Get(e.ctx, "demo", evicted.GetMetadata().GetName())
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.GetMetadata().GetDeletionTimestamp() != nil, fmt.Sprint(p.GetMetadata().GetFinalizers())
 	})
 	if waited := time.Since(unknownAt); waited < evictionTimeout/2 {
 		t.Fatalf("pod evicted %s after the host became Unknown; the eviction timeout is %s", waited, evictionTimeout)
@@ -206,6 +211,10 @@ func TestLostHostPodsAreReplacedAndNotDuplicated(t *testing.T) {
 	if slices.Contains(e.fleet.RunningPods(lost), evicted.GetMetadata().GetUid()) {
 		t.Fatalf("host %s runs the evicted pod again", lost)
 	}
+	e.eventually("the evicted pod released by the returning host", func() (bool, string) {
+		_, err := client.For[*corev1.Pod](e.c).Get(e.ctx, "demo", evicted.GetMetadata().GetName())
+		return client.IsNotFound(err), fmt.Sprint(err)
+	})
 	running := 0
 	for _, h := range e.fleet.Names() {
 		running += len(e.fleet.RunningPods(h))

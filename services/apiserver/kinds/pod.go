@@ -39,7 +39,7 @@ func podKind() *registry.Kind {
 		},
 		Validate:       func(obj apis.Object) apierr.FieldErrors { return validatePodSpec(obj.(*corev1.Pod).GetSpec()) },
 		ValidateUpdate: validatePodUpdate,
-		Admission:      []registry.AdmissionHook{podsecurity.AdmitPod, markScheduledOnBind},
+		Admission:      []registry.AdmissionHook{podsecurity.AdmitPod, markScheduledOnBind, addHostAgentFinalizer},
 		PrinterColumns: []*corev1.PrinterColumn{
 			column("Ready", ".", "readycontainers"),
 			column("Status", ".", "podstatus"),

@@ -3,13 +3,39 @@ package kinds
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 )
+
+// addHostAgentFinalizer puts the host agent's finalizer on a pod when it is
+// bound to a host — created with spec.nodeName, or bound by the update that
+// sets it — so that its deletion waits for the agent's clean-up without the
+// agent writing the finalizer before every start (decision 0029).
+func addHostAgentFinalizer(_ context.Context, req registry.AdmissionRequest) error {
+	switch req.Op {
+	case registry.OpCreate:
+	case registry.OpUpdate:
+		if req.Old.(*corev1.Pod).GetSpec().GetNodeName() != "" {
+			return nil
+		}
+	default:
+		return nil
+	}
+	pod := req.Obj.(*corev1.Pod)
+	md := pod.GetMetadata()
+	if pod.GetSpec().GetNodeName() == "" || md == nil || md.GetDeletionTimestamp() != nil ||
+		slices.Contains(md.GetFinalizers(), apis.HostAgentFinalizer) {
+		return nil
+	}
+	md.Finalizers = append(md.Finalizers, apis.HostAgentFinalizer)
+	return nil
+}
 
 // PodScheduled is the pod condition the scheduler and the binding share.
 const condPodScheduled = "PodScheduled"

@@ -1,11 +1,13 @@
 package kinds
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/openpacific/pacific/sdk/apis"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/apiserver/registry"
 )
@@ -257,5 +259,45 @@ func TestHostValidation(t *testing.T) {
 	ok := &corev1.Host{Spec: &corev1.HostSpec{Maintenance: true, Unschedulable: true, Taints: []*corev1.Taint{{Key: "dedicated", Value: "db", Effect: "NoSchedule"}, {Key: "dedicated", Effect: "NoExecute"}}}}
 	if errs := validateHost(ok); len(errs) != 0 {
 		t.Fatalf("valid host rejected: %v", errs)
+	}
+}
+
+func TestBoundPodsGetHostAgentFinalizer(t *testing.T) {
+	has := func(p *corev1.Pod) bool {
+		return slices.Contains(p.GetMetadata().GetFinalizers(), apis.HostAgentFinalizer)
+	}
+	admit := func(op registry.Operation, old, obj *corev1.Pod) {
+		t.Helper()
+		req := registry.AdmissionRequest{Op: op, Obj: obj}
+		if old != nil {
+			req.Old = old
+		}
+		if err := addHostAgentFinalizer(t.Context(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unbound := validPod()
+	admit(registry.OpCreate, nil, unbound)
+	if has(unbound) {
+		t.Fatal("an unbound pod got the host agent's finalizer")
+	}
+	created := validPod()
+	created.Spec.NodeName = "host-1"
+	admit(registry.OpCreate, nil, created)
+	if !has(created) {
+		t.Fatal("a pod created with spec.nodeName has no host agent finalizer")
+	}
+	bound := proto.Clone(unbound).(*corev1.Pod)
+	bound.Spec.NodeName = "host-1"
+	admit(registry.OpUpdate, unbound, bound)
+	if !has(bound) || len(bound.GetMetadata().GetFinalizers()) != 1 {
+		t.Fatalf("binding: finalizers %v", bound.GetMetadata().GetFinalizers())
+	}
+	// Once bound, removing it (a user giving up on a dead host) sticks.
+	released := proto.Clone(bound).(*corev1.Pod)
+	released.Metadata.Finalizers = nil
+	admit(registry.OpUpdate, bound, released)
+	if has(released) {
+		t.Fatal("the finalizer came back on an update of a bound pod")
 	}
 }

@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/openpacific/pacific/internal/controller"
 	"github.com/openpacific/pacific/internal/informer"
+	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/sdk/validation"
@@ -332,6 +335,22 @@ func (f *Fleet) podDeleted(p *corev1.Pod) {
 	f.mu.Unlock()
 }
 
+// releasePod removes the host agent's finalizer from a deleted pod, as a
+// real agent does once its containers are gone; a conflict is retried by
+// the queue with the cache's newer copy.
+func (f *Fleet) releasePod(ctx context.Context, p *corev1.Pod) error {
+	if !slices.Contains(p.GetMetadata().GetFinalizers(), apis.HostAgentFinalizer) {
+		return nil
+	}
+	next := proto.Clone(p).(*corev1.Pod)
+	next.Metadata.Finalizers = slices.DeleteFunc(next.Metadata.Finalizers, func(s string) bool { return s == apis.HostAgentFinalizer })
+	_, err := f.pods.Update(ctx, next)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // reconcile "runs" a pod bound to a running simulated host: it records it
 // and writes a Running status unless the stored one already says so.
 func (f *Fleet) reconcile(ctx context.Context, key controller.Request) error {
@@ -348,7 +367,7 @@ func (f *Fleet) reconcile(ctx context.Context, key controller.Request) error {
 	if p.GetMetadata().GetDeletionTimestamp() != nil {
 		delete(m.runs, p.GetMetadata().GetUid())
 		f.mu.Unlock()
-		return nil
+		return f.releasePod(ctx, p)
 	}
 	m.runs[p.GetMetadata().GetUid()] = true
 	f.mu.Unlock()
