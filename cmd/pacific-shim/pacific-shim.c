@@ -398,9 +398,17 @@ static int wait_readable(int fd, int ms) {
 	}
 }
 
+/* drain_signals empties the SIGCHLD signalfd (waitpid says who exited). */
+static void drain_signals(int sfd) {
+	struct signalfd_siginfo si;
+	while (read(sfd, &si, sizeof si) > 0) {
+	}
+}
+
 /* create runs runc and returns the container's init pid; out/err (or the
- * pty master in out) receive the container's output. */
-static int create(const struct config *c, sigset_t *origmask, struct stream *out, struct stream *err) {
+ * pty master in out) receive the container's output, written to w. */
+static int create(const struct config *c, sigset_t *origmask, int sfd, struct stream *out, struct stream *err,
+                  struct logw *w) {
 	char pid_file[PATH_MAX], runc_log[PATH_MAX], sock_dir[] = "/tmp/pacific-shim-XXXXXX", sock[PATH_MAX] = "";
 	snprintf(pid_file, sizeof pid_file, "%s/init.pid", c->bundle);
 	snprintf(runc_log, sizeof runc_log, "%s/runc.log", c->bundle);
@@ -468,10 +476,25 @@ static int create(const struct config *c, sigset_t *origmask, struct stream *out
 	} else {
 		close(runc_out);
 	}
+	/* Copy what the container writes while runc is still running (with
+	 * --start it runs before runc returns), so that the streams interleave
+	 * as they were written. SIGCHLD (the signalfd) says runc exited. */
 	int st;
-	while (waitpid(runc, &st, 0) < 0) {
-		if (errno != EINTR)
+	for (;;) {
+		pid_t r = waitpid(runc, &st, WNOHANG);
+		if (r == runc)
+			break;
+		if (r < 0 && errno != EINTR)
 			fail("wait for runc %s: %s", op, strerror(errno));
+		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN}, {.fd = out->fd, .events = POLLIN}, {.fd = err->fd, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			fail("poll: %s", strerror(errno));
+		if (p[1].revents)
+			pump(out, w);
+		if (p[2].revents)
+			pump(err, w);
+		if (p[0].revents)
+			drain_signals(sfd);
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char why[64];
@@ -593,7 +616,7 @@ int main(int argc, char **argv) {
 		fail("open log: %s", strerror(errno));
 
 	static struct stream out = {.name = "stdout", .fd = -1}, err = {.name = "stderr", .fd = -1};
-	int pid = create(&c, &orig, &out, &err);
+	int pid = create(&c, &orig, sfd, &out, &err, &w);
 	report(pid, NULL, 0);
 
 	int exited = 0, code = 255, sig = 0, polling = 0;
@@ -620,11 +643,8 @@ int main(int argc, char **argv) {
 			pump(&out, &w);
 		if (n > 0 && p[2].revents)
 			pump(&err, &w);
-		if (n > 0 && p[0].revents) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof si) > 0) {
-			}
-		}
+		if (n > 0 && p[0].revents)
+			drain_signals(sfd);
 		/* Reap every child; the init process is the one we wait for. */
 		while (!exited && !polling) {
 			int st;

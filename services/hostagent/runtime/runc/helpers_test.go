@@ -150,8 +150,9 @@ type testEnv struct {
 var nameChars = regexp.MustCompile(`[^a-z0-9]+`)
 
 // newEnv creates a runtime over a fresh state dir with its own cgroup
-// parent, and a busybox rootfs. Cleanup removes everything it made.
-func newEnv(t *testing.T) *testEnv {
+// parent, and a busybox rootfs; mods change its options. Cleanup removes
+// everything it made.
+func newEnv(t *testing.T, mods ...func(*Options)) *testEnv {
 	t.Helper()
 	runcPath, busybox := requireHost(t)
 	shimPath, shimArgs, shimEnv := testShim(t)
@@ -164,6 +165,9 @@ func newEnv(t *testing.T) *testEnv {
 		ShimEnv:      shimEnv,
 		CgroupParent: fmt.Sprintf("/pacific/test-%s-%d", name, rand.IntN(1e6)),
 		Logger:       testLogger(),
+	}
+	for _, m := range mods {
+		m(&opts)
 	}
 	rt, err := New(context.Background(), opts)
 	if err != nil {
