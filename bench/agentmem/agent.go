@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openpacific/pacific/bench/internal/benchenv"
+	shimrepo "github.com/openpacific/pacific/internal/repo"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc"
@@ -37,7 +37,7 @@ func buildPacific(ctx context.Context, repo, dir string, smallShim bool) (string
 		return "", fmt.Errorf("go build ./cmd/pacific: %w: %s", err, strings.TrimSpace(msg.String()))
 	}
 	if smallShim {
-		if err := benchenv.BuildShim(ctx, repo, filepath.Join(dir, runc.ShimBinary)); err != nil {
+		if err := shimrepo.BuildShim(ctx, repo, filepath.Join(dir, runc.ShimBinary)); err != nil {
 			return "", err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openpacific/pacific/bench/internal/benchenv"
+	"github.com/openpacific/pacific/internal/repo"
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc"
 )
 
@@ -44,12 +45,12 @@ func checkMachine(o *options) error {
 // hack/build-shim.sh, as hack/dev.sh installs it next to pacific, and
 // returns its path.
 func buildShim(ctx context.Context, dir string) (string, error) {
-	repo := benchenv.FindRepo()
-	if repo == "" {
+	root := repo.Root()
+	if root == "" {
 		return "", errors.New("-shim small: run from inside the repository (it builds cmd/pacific-shim), or pass -shim self or -shim PATH")
 	}
 	bin := filepath.Join(dir, runc.ShimBinary)
-	return bin, benchenv.BuildShim(ctx, repo, bin)
+	return bin, repo.BuildShim(ctx, root, bin)
 }
 
 // cleanupDir unmounts whatever is still mounted under dir (deepest first)

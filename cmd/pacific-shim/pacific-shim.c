@@ -71,6 +71,24 @@ static void logf_(const char *level, const char *fmt, ...) {
 	fputs("\"\n", stderr);
 }
 
+/* write_all writes len bytes of buf to fd (retrying short writes and
+ * EINTR); it returns how many it wrote, fewer only on an error (errno). */
+static size_t write_all(int fd, const char *buf, size_t len) {
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	return off;
+}
+
 /* ---- sync pipe ---- */
 
 static int sync_open = 1;
@@ -107,17 +125,9 @@ static void report(int pid, const char *err, int runc_failed) {
 	} else {
 		snprintf(msg, sizeof msg, "{\"pid\":%d}\n", pid);
 	}
-	size_t off = 0, len = strlen(msg);
-	while (off < len) {
-		ssize_t w = write(SYNC_FD, msg + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			logf_("WARN", "agent gone before sync: %s", strerror(errno));
-			break;
-		}
-		off += (size_t)w;
-	}
+	size_t len = strlen(msg);
+	if (write_all(SYNC_FD, msg, len) < len)
+		logf_("WARN", "agent gone before sync: %s", strerror(errno));
 	close(SYNC_FD);
 	sync_open = 0;
 }
@@ -304,18 +314,10 @@ static void log_entry(struct logw *w, const char *stream, int partial, const cha
 		if (w->fd < 0)
 			return;
 	}
-	size_t off = 0;
-	while (off < o) {
-		ssize_t n = write(w->fd, w->buf + off, o - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			logf_("WARN", "write log: %s", strerror(errno));
-			return;
-		}
-		off += (size_t)n;
-		w->size += n;
-	}
+	size_t n = write_all(w->fd, w->buf, o);
+	w->size += (long long)n;
+	if (n < o)
+		logf_("WARN", "write log: %s", strerror(errno));
 }
 
 /* ---- output streams ---- */
@@ -556,7 +558,7 @@ static void write_exit(const struct config *c, int pid, int code, int sig) {
 	snprintf(final, sizeof final, "%s/exit.json", c->bundle);
 	int fd = open(tmp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
 	size_t len = strlen(data);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, final) < 0) {
+	if (fd < 0 || write_all(fd, data, len) < len || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, final) < 0) {
 		logf_("ERROR", "write exit file: %s", strerror(errno));
 		exit(1);
 	}

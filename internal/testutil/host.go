@@ -1,12 +1,15 @@
 package testutil
 
 import (
+	"context"
 	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/openpacific/pacific/internal/repo"
 )
 
 // SkipOrFail skips the test, or fails it when CI=true.
@@ -24,8 +27,8 @@ func FindRunc() string {
 	if p := os.Getenv("PACIFIC_RUNC"); p != "" {
 		return p
 	}
-	if repo := findRepo(); repo != "" {
-		if p := filepath.Join(repo, ".bin", "runc"); IsExecutable(p) {
+	if root := repo.Root(); root != "" {
+		if p := filepath.Join(root, ".bin", "runc"); IsExecutable(p) {
 			return p
 		}
 	}
@@ -33,33 +36,10 @@ func FindRunc() string {
 	return p
 }
 
-// findRepo returns the repository root (the directory with go.work) above
-// the working directory, or "".
-func findRepo() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-	}
-	return ""
-}
-
-// BuildShim builds the C container shim (cmd/pacific-shim) into out with
-// hack/build-shim.sh, as hack/dev.sh installs it.
+// BuildShim builds the C container shim (cmd/pacific-shim) into out, as
+// hack/dev.sh installs it.
 func BuildShim(out string) error {
-	repo := findRepo()
-	if repo == "" {
-		return fmt.Errorf("build pacific-shim: no go.work above the working directory")
-	}
-	cmd := exec.Command("bash", filepath.Join(repo, "hack", "build-shim.sh"), out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("hack/build-shim.sh: %w: %s", err, b)
-	}
-	return nil
+	return repo.BuildShim(context.Background(), repo.Root(), out)
 }
 
 // IsExecutable reports whether p is a regular executable file.

@@ -1,7 +1,6 @@
 package benchenv
 
 import (
-	"context"
 	"debug/elf"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/openpacific/pacific/internal/mountinfo"
+	"github.com/openpacific/pacific/internal/repo"
 )
 
 // benches are the benchmarks that skew each other's numbers.
@@ -19,18 +19,7 @@ var benches = []string{"podstart", "imagepull", "agentmem", "scheduler", "store"
 
 // FindRepo returns the directory with go.work at or above the working
 // directory ("" if none).
-func FindRepo() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-	}
-	return ""
-}
+func FindRepo() string { return repo.Root() }
 
 // FindRunc returns <repo>/.bin/runc (hack/install-runc.sh) when the working
 // directory is inside the repository, else runc from PATH, else "".
@@ -107,15 +96,4 @@ func WarnIfBusy(log *slog.Logger, self string) {
 			}
 		}
 	}
-}
-
-// BuildShim builds the C container shim (cmd/pacific-shim) of the
-// repository at repo into out with hack/build-shim.sh, as hack/dev.sh
-// installs it next to pacific.
-func BuildShim(ctx context.Context, repo, out string) error {
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, "hack", "build-shim.sh"), out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("hack/build-shim.sh: %w: %s", err, strings.TrimSpace(string(b)))
-	}
-	return nil
 }
