@@ -37,7 +37,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec runtime.ContainerSpe
 		spec.Name = spec.ID
 	}
 	if spec.SandboxID != "" {
-		sb, err := r.Sandbox(ctx, spec.SandboxID)
+		// The caller checked the sandbox is ready (Sandbox) before.
+		_, sb, err := r.sandboxMeta(spec.SandboxID)
 		if err != nil {
 			return runtime.ContainerStatus{}, err
 		}

@@ -155,15 +155,9 @@ func (r *Runtime) RemoveSandbox(ctx context.Context, id string) error {
 
 // Sandbox implements runtime.Runtime.
 func (r *Runtime) Sandbox(ctx context.Context, id string) (runtime.Sandbox, error) {
-	r.mu.Lock()
-	sb, ok := r.sandboxes[id]
-	var m sandboxMeta
-	if ok {
-		m = sb.meta
-	}
-	r.mu.Unlock()
-	if m.CreatedAt.IsZero() {
-		return runtime.Sandbox{}, fmt.Errorf("sandbox %s: %w", id, runtime.ErrNotFound)
+	sb, m, err := r.sandboxMeta(id)
+	if err != nil {
+		return runtime.Sandbox{}, err
 	}
 	ready := namespacesPinned(m.Namespaces)
 	r.mu.Lock()
@@ -172,6 +166,18 @@ func (r *Runtime) Sandbox(ctx context.Context, id string) (runtime.Sandbox, erro
 	}
 	r.mu.Unlock()
 	return sandboxStatus(m, ready), nil
+}
+
+// sandboxMeta returns a created sandbox and its metadata, without checking
+// its namespaces (Sandbox does).
+func (r *Runtime) sandboxMeta(id string) (*sandbox, sandboxMeta, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sb, ok := r.sandboxes[id]
+	if !ok || sb.meta.CreatedAt.IsZero() {
+		return nil, sandboxMeta{}, fmt.Errorf("sandbox %s: %w", id, runtime.ErrNotFound)
+	}
+	return sb, sb.meta, nil
 }
 
 // ListSandboxes implements runtime.Runtime.
