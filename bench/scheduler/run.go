@@ -15,6 +15,7 @@ import (
 
 	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/pki"
+	"github.com/openpacific/pacific/sdk/apis"
 	"github.com/openpacific/pacific/sdk/client"
 	authv1 "github.com/openpacific/pacific/sdk/gen/pacific/auth/v1"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -216,7 +217,23 @@ func waitSchedulerReady(ctx context.Context, c *client.Client, sched *proc, host
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return pods.Delete(ctx, namespace, "probe")
+	if err := pods.Delete(ctx, namespace, "probe"); err != nil {
+		return err
+	}
+	// Bound, it carries the host agent's finalizer, and the simulated
+	// hosts here run no pods (-run-pods off): release it as an agent would.
+	p, err := pods.Get(ctx, namespace, "probe")
+	if client.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.Metadata.Finalizers = slices.DeleteFunc(p.Metadata.Finalizers, func(f string) bool { return f == apis.HostAgentFinalizer })
+	if _, err := pods.Update(ctx, p); err != nil && !client.IsNotFound(err) {
+		return fmt.Errorf("release the probe pod: %w", err)
+	}
+	return nil
 }
 
 type results struct {
