@@ -28,7 +28,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,15 +188,13 @@ static int parse_args(int argc, char **argv, struct config *c) {
 			c->runc_root = v;
 		else if (!strcmp(a, "log-path"))
 			c->log_path = v;
+		else if (!strcmp(a, "log-max-bytes") && parse_int(v, &n) && n >= 0)
+			c->log_max_bytes = n;
+		else if (!strcmp(a, "log-max-files") && parse_int(v, &n) && n >= 0 && n <= INT_MAX)
+			c->log_max_files = (int)n;
 		else if (!strcmp(a, "log-max-bytes") || !strcmp(a, "log-max-files")) {
-			if (!parse_int(v, &n) || n < 0 || (a[8] == 'f' && n > INT_MAX)) {
-				fprintf(stderr, "shim: invalid value %s for flag -%s\n", v, a);
-				return -1;
-			}
-			if (a[8] == 'b')
-				c->log_max_bytes = n;
-			else
-				c->log_max_files = (int)n;
+			fprintf(stderr, "shim: invalid value %s for flag -%s\n", v, a);
+			return -1;
 		} else {
 			fprintf(stderr, "shim: flag provided but not defined: -%s\n", a);
 			return -1;
@@ -351,11 +348,11 @@ static void flush_lines(struct stream *s, struct logw *w, int eof) {
 	s->len -= start;
 }
 
-/* pump reads what s has; returns 0 at EOF (the stream is closed then). */
-static int pump(struct stream *s, struct logw *w) {
+/* pump reads what s has; at EOF it closes s (fd -1). */
+static void pump(struct stream *s, struct logw *w) {
 	ssize_t n = read(s->fd, s->buf + s->len, MAX_LINE - s->len);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 1;
+		return;
 	if (n <= 0) {
 		/* A pty master reads EIO once the slave side is closed: EOF. */
 		if (n < 0 && !(s->pty && errno == EIO))
@@ -363,11 +360,10 @@ static int pump(struct stream *s, struct logw *w) {
 		flush_lines(s, w, 1);
 		close(s->fd);
 		s->fd = -1;
-		return 0;
+		return;
 	}
 	s->len += (size_t)n;
 	flush_lines(s, w, 0);
-	return 1;
 }
 
 /* ---- runc ---- */
@@ -405,6 +401,23 @@ static void drain_signals(int sfd) {
 	struct signalfd_siginfo si;
 	while (read(sfd, &si, sizeof si) > 0) {
 	}
+}
+
+/* copy_output waits up to timeout ms (-1: no limit) for output or SIGCHLD
+ * and copies what the container wrote into w. */
+static void copy_output(int sfd, struct stream *out, struct stream *err, struct logw *w, int timeout) {
+	struct pollfd p[3] = {{.fd = sfd, .events = POLLIN}, {.fd = out->fd, .events = POLLIN}, {.fd = err->fd, .events = POLLIN}};
+	int n = poll(p, 3, timeout);
+	if (n < 0 && errno != EINTR)
+		fail("poll: %s", strerror(errno));
+	if (n <= 0)
+		return;
+	if (p[1].revents)
+		pump(out, w);
+	if (p[2].revents)
+		pump(err, w);
+	if (p[0].revents)
+		drain_signals(sfd);
 }
 
 /* create runs runc and returns the container's init pid; out/err (or the
@@ -488,15 +501,7 @@ static int create(const struct config *c, sigset_t *origmask, int sfd, struct st
 			break;
 		if (r < 0 && errno != EINTR)
 			fail("wait for runc %s: %s", op, strerror(errno));
-		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN}, {.fd = out->fd, .events = POLLIN}, {.fd = err->fd, .events = POLLIN}};
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
-			fail("poll: %s", strerror(errno));
-		if (p[1].revents)
-			pump(out, w);
-		if (p[2].revents)
-			pump(err, w);
-		if (p[0].revents)
-			drain_signals(sfd);
+		copy_output(sfd, out, err, w, -1);
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char why[64];
@@ -637,16 +642,7 @@ int main(int argc, char **argv) {
 		} else if (polling) {
 			timeout = 100;
 		}
-		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN}, {.fd = out.fd, .events = POLLIN}, {.fd = err.fd, .events = POLLIN}};
-		int n = poll(p, 3, timeout);
-		if (n < 0 && errno != EINTR)
-			fail("poll: %s", strerror(errno));
-		if (n > 0 && p[1].revents)
-			pump(&out, &w);
-		if (n > 0 && p[2].revents)
-			pump(&err, &w);
-		if (n > 0 && p[0].revents)
-			drain_signals(sfd);
+		copy_output(sfd, &out, &err, &w, timeout);
 		/* Reap every child; the init process is the one we wait for. */
 		while (!exited && !polling) {
 			int st;
