@@ -229,7 +229,9 @@ func waitSchedulerReady(ctx context.Context, c *client.Client, sched *proc, host
 	if err != nil {
 		return err
 	}
-	p.Metadata.Finalizers = slices.DeleteFunc(p.Metadata.Finalizers, func(f string) bool { return f == apis.HostAgentFinalizer })
+	if !apis.RemoveFinalizer(p.GetMetadata(), apis.HostAgentFinalizer) {
+		return nil
+	}
 	if _, err := pods.Update(ctx, p); err != nil && !client.IsNotFound(err) {
 		return fmt.Errorf("release the probe pod: %w", err)
 	}

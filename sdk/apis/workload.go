@@ -1,6 +1,10 @@
 package apis
 
-import corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+import (
+	"slices"
+
+	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
+)
 
 // Pod phases.
 const (
@@ -51,4 +55,14 @@ func NewControllerRef(owner Object) *corev1.OwnerReference {
 		ApiVersion: gvk.APIVersion, Kind: gvk.Kind, Name: md.GetName(), Uid: md.GetUid(),
 		Controller: true, BlockOwnerDeletion: true,
 	}
+}
+
+// RemoveFinalizer removes finalizer f from md and reports whether it was
+// there (then the caller has an update to write).
+func RemoveFinalizer(md *corev1.ObjectMeta, f string) bool {
+	if md == nil || !slices.Contains(md.Finalizers, f) {
+		return false
+	}
+	md.Finalizers = slices.DeleteFunc(md.Finalizers, func(x string) bool { return x == f })
+	return true
 }

@@ -162,11 +162,10 @@ func (a *Agent) ensureFinalizer(ctx context.Context, pod *corev1.Pod) (*corev1.P
 func (a *Agent) removeFinalizer(ctx context.Context, pod *corev1.Pod) error {
 	uid := pod.GetMetadata().GetUid()
 	for range writeTries {
-		if !slices.Contains(pod.GetMetadata().GetFinalizers(), Finalizer) {
+		p := proto.Clone(pod).(*corev1.Pod)
+		if !apis.RemoveFinalizer(p.GetMetadata(), Finalizer) {
 			return nil
 		}
-		p := proto.Clone(pod).(*corev1.Pod)
-		p.Metadata.Finalizers = slices.DeleteFunc(p.Metadata.Finalizers, func(f string) bool { return f == Finalizer })
 		_, err := a.pods.Update(ctx, p)
 		switch {
 		case err == nil, client.IsNotFound(err):

@@ -402,10 +402,9 @@ func (gc *Collector) removeFinalizer(ctx context.Context, key objKey, finalizer 
 		}
 		next := proto.Clone(obj).(apis.Object)
 		md := next.GetMetadata()
-		if !slices.Contains(md.GetFinalizers(), finalizer) {
+		if !apis.RemoveFinalizer(md, finalizer) {
 			return nil
 		}
-		md.Finalizers = slices.DeleteFunc(md.Finalizers, func(f string) bool { return f == finalizer })
 		_, err = dyn.Update(ctx, next)
 		if client.IsConflict(err) {
 			continue

@@ -65,7 +65,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		r.Logger.Debug("namespace still has objects", "namespace", req.Name, "remaining", remaining)
 		return controller.Result{RequeueAfter: recheck}, nil
 	}
-	md.Finalizers = slices.DeleteFunc(md.Finalizers, func(f string) bool { return f == apis.NamespaceFinalizer })
+	apis.RemoveFinalizer(md, apis.NamespaceFinalizer)
 	obj, err := anypb.New(ns)
 	if err != nil {
 		return controller.Result{}, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -339,11 +338,10 @@ func (f *Fleet) podDeleted(p *corev1.Pod) {
 // real agent does once its containers are gone; a conflict is retried by
 // the queue with the cache's newer copy.
 func (f *Fleet) releasePod(ctx context.Context, p *corev1.Pod) error {
-	if !slices.Contains(p.GetMetadata().GetFinalizers(), apis.HostAgentFinalizer) {
+	next := proto.Clone(p).(*corev1.Pod)
+	if !apis.RemoveFinalizer(next.GetMetadata(), apis.HostAgentFinalizer) {
 		return nil
 	}
-	next := proto.Clone(p).(*corev1.Pod)
-	next.Metadata.Finalizers = slices.DeleteFunc(next.Metadata.Finalizers, func(s string) bool { return s == apis.HostAgentFinalizer })
 	_, err := f.pods.Update(ctx, next)
 	if client.IsNotFound(err) {
 		return nil
