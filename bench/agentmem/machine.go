@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/openpacific/pacific/bench/internal/benchenv"
+	"github.com/openpacific/pacific/internal/repo"
 )
 
 // checkMachine verifies what the benchmark needs and resolves the repo,
@@ -17,7 +18,7 @@ func checkMachine(o *options) error {
 		return errors.New("needs root (the host agent runs runc containers: cgroups, namespaces, overlay mounts)")
 	}
 	if o.repo == "" {
-		o.repo = benchenv.FindRepo()
+		o.repo = repo.Root()
 	}
 	if o.repo == "" {
 		return errors.New("repository not found: run from inside it (the directory with go.work) or pass -repo")

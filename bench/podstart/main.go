@@ -57,7 +57,7 @@ func main() {
 	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) over the pod phases to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes and the baseline excluded)")
 	flag.IntVar(&o.workers, "agent-workers", 0, "host agent's parallel pod reconciles (0: the agent's default, as in pacific dev)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run (clean-up gets another minute)")
 	flag.DurationVar(&o.podTimeout, "pod-timeout", 60*time.Second, "bound on one pod reaching Running, or being gone after delete")

@@ -17,15 +17,11 @@ import (
 // benches are the benchmarks that skew each other's numbers.
 var benches = []string{"podstart", "imagepull", "agentmem", "scheduler", "store", "authz"}
 
-// FindRepo returns the directory with go.work at or above the working
-// directory ("" if none).
-func FindRepo() string { return repo.Root() }
-
 // FindRunc returns <repo>/.bin/runc (hack/install-runc.sh) when the working
 // directory is inside the repository, else runc from PATH, else "".
 func FindRunc() string {
-	if repo := FindRepo(); repo != "" {
-		p := filepath.Join(repo, ".bin", "runc")
+	if root := repo.Root(); root != "" {
+		p := filepath.Join(root, ".bin", "runc")
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 			return p
 		}
