@@ -41,7 +41,8 @@ type envConfig struct {
 	shim     string // the container shim's ShimPath and ShimArgs
 	shimArgs []string
 	busybox  string
-	workers  int // 0: the agent's default
+	workers  int  // 0: the agent's default
+	unpinned bool // runc.Options.UnpinnedStarts
 	log      *slog.Logger
 }
 
@@ -168,7 +169,7 @@ func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	e.rt, err = runc.New(ctx, runc.Options{
 		StateDir: filepath.Join(e.dir, "runtime"), RuncPath: cfg.runc,
 		ShimPath: cfg.shim, ShimArgs: cfg.shimArgs, CgroupParent: e.cgroup,
-		Logger: e.log.With("component", "runtime"),
+		UnpinnedStarts: cfg.unpinned, Logger: e.log.With("component", "runtime"),
 	})
 	if err != nil {
 		return fmt.Errorf("runc runtime: %w", err)

@@ -33,6 +33,7 @@ type options struct {
 	bare       int
 	bareSplit  int
 	workers    int
+	unpinned   bool
 	cpuProfile string
 
 	bareSpec       string
@@ -57,7 +58,8 @@ func main() {
 	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes and the baseline excluded)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes excluded; bare runc's sequential runs fall in between, while this process only spawns runc)")
+	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (runc pinned to a CPU of its own per start, decision 0034), as runc.Options.UnpinnedStarts")
 	flag.IntVar(&o.workers, "agent-workers", 0, "host agent's parallel pod reconciles (0: the agent's default, as in pacific dev)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run (clean-up gets another minute)")
 	flag.DurationVar(&o.podTimeout, "pod-timeout", 60*time.Second, "bound on one pod reaching Running, or being gone after delete")
@@ -116,7 +118,7 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	// the baseline's and, for the CPU meter, this process's.
 	top := fmt.Sprintf("/pacific-bench-podstart-%d", os.Getpid())
 	log.Info("starting the host in this process", "dir", dir, "runc", o.runc, "shim", shimPath)
-	e, err := startEnv(ctx, envConfig{dir: dir, cgroup: top + "/pods", runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, log: svcLog})
+	e, err := startEnv(ctx, envConfig{dir: dir, cgroup: top + "/pods", runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, unpinned: o.unpinned, log: svcLog})
 	if err != nil {
 		removeCgroups(context.WithoutCancel(ctx), top, log)
 		cleanupDir(dir, log)
@@ -155,8 +157,10 @@ func removeCgroups(ctx context.Context, top string, log *slog.Logger) {
 	}
 }
 
-// measure runs the phases: pre-pull, sequential pods, concurrent pods,
-// then bare runc (while our host idles, same process, same machine).
+// measure runs the phases: pre-pull, then each batch of pods next to the
+// same batch of bare runc (while our host idles, same process, same
+// machine): this machine's speed drifts by ±15 % over tens of seconds,
+// while batches run back to back differ by a few percent.
 func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup string, res *results, log *slog.Logger) error {
 	log.Info("pre-pulling the image with one unmeasured pod", "image", e.image)
 	podSpec, err := e.prepull(ctx, o.podTimeout)
@@ -166,6 +170,12 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if o.bareSpec == "default" {
 		podSpec = nil
 	}
+	b, err := newBareRunc(ctx, o.runc, e.dir, bareCgroup, e.img, podSpec, meter)
+	if err != nil {
+		return fmt.Errorf("bare runc: %w", err)
+	}
+	res.bareSpec = b.specKind
+	defer b.close(context.WithoutCancel(ctx), log)
 	stopProfile, err := startCPUProfile(o.cpuProfile)
 	if err != nil {
 		return err
@@ -174,27 +184,21 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if err := e.sequential(ctx, o.sequential, o.podTimeout, meter, res, log); err != nil {
 		return fmt.Errorf("sequential pods: %w", err)
 	}
+	if res.bare, err = b.sequential(ctx, o.bare, bareRun, log); err != nil {
+		return fmt.Errorf("bare runc: %w", err)
+	}
 	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, meter, res, stopProfile, log); err != nil {
 		return fmt.Errorf("concurrent pods: %w", err)
 	}
 	stopProfile()
-	b, err := newBareRunc(ctx, o.runc, e.dir, bareCgroup, e.img, podSpec, meter)
-	if err != nil {
-		return fmt.Errorf("bare runc: %w", err)
-	}
-	res.bareSpec = b.specKind
-	defer b.close(context.WithoutCancel(ctx), log)
-	if res.bare, err = b.sequential(ctx, o.bare, bareRun, log); err != nil {
-		return fmt.Errorf("bare runc: %w", err)
+	if o.concurrent > 0 && o.bareConcurrent {
+		if res.bareConc, err = b.concurrent(ctx, o.concurrent, log); err != nil {
+			return fmt.Errorf("bare runc concurrent: %w", err)
+		}
 	}
 	if o.bareSplit > 0 {
 		if res.bareSplit, err = b.sequential(ctx, o.bareSplit, bareSplit, log); err != nil {
 			return fmt.Errorf("bare runc create+start: %w", err)
-		}
-	}
-	if o.concurrent > 0 && o.bareConcurrent {
-		if res.bareConc, err = b.concurrent(ctx, o.concurrent, log); err != nil {
-			return fmt.Errorf("bare runc concurrent: %w", err)
 		}
 	}
 	return nil

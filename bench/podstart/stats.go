@@ -81,17 +81,21 @@ func (r *results) print(w io.Writer) {
 		row("bare runc run -d, all (same mix as pods, all)", bareAll, true)
 	}
 	row("bare runc create + start, sequential (reference)", r.bareSplit, true)
-	// Where a sequential pod's time goes: until the status says the
-	// container started, and from there until the watcher saw Running.
-	var toStart, toSeen []sample
-	for _, s := range r.seq {
-		if s.toStart > 0 {
-			toStart = append(toStart, sample{latency: s.toStart})
-			toSeen = append(toSeen, sample{latency: s.latency - s.toStart})
+	// Where a pod's time goes: until the status says the container
+	// started, and from there until the watcher saw Running.
+	split := func(label string, ss []sample) {
+		var toStart, toSeen []sample
+		for _, s := range ss {
+			if s.toStart > 0 {
+				toStart = append(toStart, sample{latency: s.toStart})
+				toSeen = append(toSeen, sample{latency: s.latency - s.toStart})
+			}
 		}
+		row("  "+label+": create → container startedAt", toStart, false)
+		row("  "+label+": startedAt → Running seen", toSeen, false)
 	}
-	row("  sequential: create → container startedAt", toStart, false)
-	row("  sequential: startedAt → Running seen", toSeen, false)
+	split("sequential", r.seq)
+	split("concurrent", r.conc)
 	tw.Flush()
 	if r.seqDeleteMean > 0 {
 		fmt.Fprintf(w, "(sequential deletes, not measured above: mean %.1f ms from Delete to the pod gone)\n", ms(r.seqDeleteMean))

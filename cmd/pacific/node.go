@@ -34,8 +34,10 @@ type nodeConfig struct {
 	dataDir  string
 	hostName string
 	runcPath string
-	api      *client.Client
-	logger   *slog.Logger
+	// unpinnedStarts turns off runc's start slots (runc.Options.UnpinnedStarts).
+	unpinnedStarts bool
+	api            *client.Client
+	logger         *slog.Logger
 	// agentListen is where HostAgentService listens (default 127.0.0.1:0).
 	agentListen string
 	// imageService is the address of a separately run image service; empty
@@ -120,7 +122,8 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	cfg.logger.Debug("container shim", "path", shimPath, "args", shimArgs)
 	n.runtime, err = runc.New(ctx, runc.Options{
 		StateDir: filepath.Join(cfg.dataDir, "runtime"), RuncPath: cfg.runcPath,
-		ShimPath: shimPath, ShimArgs: shimArgs, Logger: cfg.logger.With("component", "runtime"),
+		ShimPath: shimPath, ShimArgs: shimArgs, UnpinnedStarts: cfg.unpinnedStarts,
+		Logger: cfg.logger.With("component", "runtime"),
 	})
 	if err != nil {
 		n.close()

@@ -37,7 +37,12 @@ type Options struct {
 	// NoSeccomp disables the default seccomp profile (for a runc built
 	// without seccomp support). Default false.
 	NoSeccomp bool
-	Logger    *slog.Logger
+	// UnpinnedStarts turns off start slots (decision 0034): by default,
+	// when more than one CPU is allowed and runc resets the container's
+	// affinity (1.2.7, 1.3.1, 1.4.0 on), at most one container start runs
+	// per CPU at a time, with runc's own process pinned to that CPU.
+	UnpinnedStarts bool
+	Logger         *slog.Logger
 }
 
 func (o *Options) setDefaults() error {

@@ -24,6 +24,8 @@ type Runtime struct {
 	noFile   uint64
 	cgroupNS bool
 	version  string
+	// slots, if set, pins each start's runc to a CPU of its own.
+	slots *startSlots
 
 	// done is closed by Close: it stops the watchers of adopted shims.
 	done      chan struct{}
@@ -65,6 +67,15 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	r.version = version
+	if !opts.UnpinnedStarts && resetsInitAffinity(version) {
+		cpus, err := allowedCPUs()
+		if err != nil {
+			return nil, err
+		}
+		if len(cpus) > 1 {
+			r.slots = newStartSlots(cpus)
+		}
+	}
 	for _, d := range []string{"runc", "sandboxes", "containers", "logs"} {
 		if err := os.MkdirAll(filepath.Join(opts.StateDir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("state dir: %w", err)
@@ -88,7 +99,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	if err := r.load(); err != nil {
 		return nil, err
 	}
-	r.log.Debug("runc runtime ready", "runc", opts.RuncPath, "version", version, "state", opts.StateDir)
+	r.log.Debug("runc runtime ready", "runc", opts.RuncPath, "version", version, "state", opts.StateDir, "start_slots", r.slots != nil)
 	return r, nil
 }
 

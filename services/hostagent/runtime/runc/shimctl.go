@@ -37,6 +37,14 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 		LogPath: m.LogPath, LogMaxBytes: r.opts.LogMaxBytes, LogMaxFiles: r.opts.LogMaxFiles,
 		TTY: m.TTY, Start: start,
 	}
+	if r.slots != nil {
+		cpu, err := r.slots.acquire(ctx)
+		if err != nil {
+			return nil, shimInfo{}, err
+		}
+		defer r.slots.release(cpu)
+		cfg.PinRunc, cfg.RuncCPU = true, cpu
+	}
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
 		return nil, shimInfo{}, err

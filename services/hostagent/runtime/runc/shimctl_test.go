@@ -18,6 +18,8 @@ func TestShimRejectsBadArguments(t *testing.T) {
 		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--log-max-files", "abc"}, "log-max-files"},
 		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--bogus", "1"}, "bogus"},
 		{[]string{"--id", "c"}, "--bundle"},
+		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--runc-cpu", "-1"}, "runc-cpu"},
+		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--runc-cpu", "1024"}, "runc-cpu"},
 	} {
 		cmd := exec.Command(path, append(append([]string{}, args...), tc.args...)...)
 		cmd.Env = append(cmd.Environ(), env...)

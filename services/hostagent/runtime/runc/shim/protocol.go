@@ -24,7 +24,14 @@ type Config struct {
 	// process starts at once, saving the separate `runc start` (one runc
 	// process less per container).
 	Start bool
+	// PinRunc runs runc's own process on CPU RuncCPU only (decision
+	// 0034); runc gives the container's init the CPUs of its cgroup.
+	PinRunc bool
+	RuncCPU int
 }
+
+// MaxCPU bounds --runc-cpu (glibc's CPU_SETSIZE, as the C shim's).
+const MaxCPU = 1024
 
 // Files in the bundle dir.
 const (
@@ -51,6 +58,9 @@ func (c Config) Args() []string {
 	if c.Start {
 		a = append(a, "--start")
 	}
+	if c.PinRunc {
+		a = append(a, "--runc-cpu", strconv.Itoa(c.RuncCPU))
+	}
 	return a
 }
 
@@ -66,6 +76,14 @@ func parseArgs(args []string) (Config, error) {
 	fs.IntVar(&c.LogMaxFiles, "log-max-files", 0, "log files kept")
 	fs.BoolVar(&c.TTY, "tty", false, "container has a terminal")
 	fs.BoolVar(&c.Start, "start", false, "start the process too (runc run --detach instead of runc create)")
+	fs.Func("runc-cpu", "run runc's own process on this CPU only", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n >= MaxCPU {
+			return fmt.Errorf("want a CPU number from 0 to %d", MaxCPU-1)
+		}
+		c.PinRunc, c.RuncCPU = true, n
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

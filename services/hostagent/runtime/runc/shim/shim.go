@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,7 +173,10 @@ func create(cfg Config, w *logs.Writer, copiers *sync.WaitGroup, log *slog.Logge
 	}
 	cmd.Args = append(cmd.Args, args...)
 	cmd.Args = append(cmd.Args, cfg.ID)
-	runErr := cmd.Run()
+	runErr := startRunc(cmd, cfg)
+	if runErr == nil {
+		runErr = cmd.Wait()
+	}
 	for _, f := range closeAfter {
 		f.Close()
 	}
@@ -333,4 +337,26 @@ func RuncError(logFile, exited string) string {
 		return exited
 	}
 	return msg
+}
+
+// startRunc starts runc; with cfg.PinRunc from an OS thread that may only
+// run on cfg.RuncCPU, so that runc inherits that affinity (decision 0034).
+// The thread gets its own mask back. Pinning is best effort, like the C
+// shim's.
+func startRunc(cmd *exec.Cmd, cfg Config) error {
+	if !cfg.PinRunc {
+		return cmd.Start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return cmd.Start()
+	}
+	one.Set(cfg.RuncCPU)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		return cmd.Start()
+	}
+	defer unix.SchedSetaffinity(0, &old)
+	return cmd.Start()
 }

@@ -1,0 +1,126 @@
+package runc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpacific/pacific/services/hostagent/runtime"
+)
+
+func TestResetsInitAffinity(t *testing.T) {
+	for v, want := range map[string]bool{
+		"1.1.15": false, "1.2.0": false, "1.2.6": false, "1.2.7": true, "1.2.9": true,
+		"1.3.0": false, "1.3.1": true, "1.4.0": true, "1.5.2": true, "2.0.0": true, "0.9.0": false, "x": false,
+	} {
+		if got := resetsInitAffinity(v); got != want {
+			t.Errorf("resetsInitAffinity(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestStartSlotsOnePerCPU(t *testing.T) {
+	s := newStartSlots([]int{3, 5})
+	a, err := s.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.acquire(context.Background())
+	if err != nil || a == b {
+		t.Fatalf("second slot: cpu %d (first %d), %v", b, a, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := s.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third start while two run: %v, want it to wait until its context ends", err)
+	}
+	s.release(a)
+	if c, err := s.acquire(context.Background()); err != nil || c != a {
+		t.Fatalf("after release: cpu %d, %v; want %d", c, err, a)
+	}
+}
+
+// With start slots, runc's own process runs on one CPU while the
+// container's init gets every CPU the test may use; without them, runc is
+// not pinned either. A wrapper records the affinity each runc ran with.
+func TestStartSlotsPinRuncNotTheContainer(t *testing.T) {
+	cpus, err := allowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cpus) < 2 {
+		t.Skipf("start slots need 2 CPUs; this test may use %v", cpus)
+	}
+	all := cpusAllowed(t, "self")
+	for _, unpinned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unpinned=%v", unpinned), func(t *testing.T) {
+			runcPath, _ := requireHost(t)
+			record := filepath.Join(t.TempDir(), "runc-affinity")
+			wrapper := filepath.Join(t.TempDir(), "runc")
+			script := fmt.Sprintf("#!/bin/sh\necho \"$* | $(grep Cpus_allowed_list /proc/self/status)\" >>%s\nexec %s \"$@\"\n", record, runcPath)
+			if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			e := newEnv(t, func(o *Options) { o.RuncPath, o.UnpinnedStarts = wrapper, unpinned })
+			if got := e.rt.slots != nil; got == unpinned {
+				t.Fatalf("start slots in use = %v with UnpinnedStarts=%v", got, unpinned)
+			}
+			started := e.spec("started", "sleep", "60")
+			started.Start = true // `runc run --detach`, as the agent starts pods
+			e.run(started)
+			e.run(e.spec("created", "sleep", "60")) // `runc create`, then `runc start`
+
+			data, err := os.ReadFile(record)
+			if err != nil {
+				t.Fatal(err)
+			}
+			starts := 0
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				args, aff, _ := strings.Cut(line, " | ")
+				if !regexp.MustCompile(`(^| )(create|run) `).MatchString(args) {
+					continue
+				}
+				starts++
+				aff = strings.TrimSpace(strings.TrimPrefix(aff, "Cpus_allowed_list:"))
+				onOne := regexp.MustCompile(`^\d+$`).MatchString(aff)
+				if onOne == unpinned || (unpinned && aff != all) {
+					t.Errorf("runc %s ran on CPUs %q (the test may use %q); want pinned = %v", args, aff, all, !unpinned)
+				}
+			}
+			if starts != 2 {
+				t.Fatalf("wrapper saw %d container starts, want 2:\n%s", starts, data)
+			}
+			for _, id := range []string{"started", "created"} {
+				out, _, code, err := e.execOut(id, runtime.ExecSpec{Args: []string{"grep", "Cpus_allowed_list", "/proc/1/status"}})
+				if err != nil || code != 0 {
+					t.Fatalf("read the affinity of %s's init: %q %d %v", id, out, code, err)
+				}
+				if got := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "Cpus_allowed_list:")); got != all {
+					t.Errorf("container %s's init may use CPUs %q, want %q (the runtime's pin leaked)", id, got, all)
+				}
+			}
+		})
+	}
+}
+
+// cpusAllowed is the Cpus_allowed_list of /proc/<pid>/status.
+func cpusAllowed(t *testing.T, pid string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("/proc", pid, "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no Cpus_allowed_list in /proc/%s/status", pid)
+	return ""
+}
