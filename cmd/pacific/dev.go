@@ -67,7 +67,7 @@ server, one API server replica and the controllers. Data survives restarts in
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", filepath.Join(home, ".pacific", "dev"), "directory for all state; reuse it to keep your objects")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7443", "loopback address for the API")
 	cmd.Flags().StringVar(&o.runcPath, "runc", "runc", "runc binary for the local host's pods (./hack/install-runc.sh builds one into .bin)")
-	cmd.Flags().BoolVar(&o.unpinned, "unpinned-starts", false, "let each container start's runc run on any CPU (default: one start per CPU at a time, runc pinned to it; docs/decisions/0034)")
+	cmd.Flags().BoolVar(&o.unpinned, "unpinned-starts", false, unpinnedStartsUsage)
 	cmd.Flags().StringVar(&o.registry, "registry", "", "also serve an OCI registry on this loopback address, seeded with busybox:1 from the host's static busybox (e.g. 127.0.0.1:5000)")
 	cmd.Flags().StringVar(&o.hostName, "host-name", "local", "name of the local Host object (pods bind to it with spec.nodeName)")
 	o.sim.addFlags(cmd)

@@ -77,7 +77,7 @@ next start re-adopts them.`,
 	f.StringVar(&cfg.hostName, "host-name", "", "this Host's name (default: the machine's hostname)")
 	f.StringVar(&cfg.dataDir, "data-dir", "/var/lib/pacific/host", "state: runtime, rootfs mounts, volumes (and the image cache when embedded)")
 	f.StringVar(&cfg.runcPath, "runc", "runc", "runc binary (1.5.2 or newer, built with seccomp)")
-	f.BoolVar(&cfg.unpinnedStarts, "unpinned-starts", false, "let each container start's runc run on any CPU (default: one start per CPU at a time, runc pinned to it; docs/decisions/0034)")
+	f.BoolVar(&cfg.unpinnedStarts, "unpinned-starts", false, unpinnedStartsUsage)
 	f.StringVar(&cfg.agentListen, "listen", "127.0.0.1:7460", "address of the agent's logs/exec API, reachable from the API servers")
 	f.StringVar(&cfg.imageService, "image-service", "", "address of the image service (empty: run one in this process)")
 	f.StringVar(&cfg.natsURL, "nats", "", "NATS URL for image prefetch requests (embedded image service only; a separate one takes its own --nats)")

@@ -30,6 +30,9 @@ import (
 )
 
 // nodeConfig is one host's services: the image service and the host agent.
+// unpinnedStartsUsage is the help of --unpinned-starts (dev, hostagent).
+const unpinnedStartsUsage = "let each container start's runc run on any CPU (default: one start per CPU at a time, runc pinned to it; docs/decisions/0034)"
+
 type nodeConfig struct {
 	dataDir  string
 	hostName string
