@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	grpcpeer "google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	storev1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/store/v1"
@@ -172,10 +173,16 @@ func (s *Store) withLeader(ctx context.Context, local func(context.Context) erro
 
 // apply sends a forwarded write to the leader. Once the request may have
 // reached the leader, any failure other than "not the leader" is
-// indeterminate.
+// indeterminate. gRPC fills in the call's peer only when it opened a stream
+// on a connection; without one the request was never sent, as when the
+// leader died between waitReady and the call.
 func (p *peer) apply(ctx context.Context, entry []byte) (*storev1.Result, error) {
-	resp, err := p.client.Apply(ctx, &storev1.ApplyRequest{Entry: entry})
+	var sentTo grpcpeer.Peer
+	resp, err := p.client.Apply(ctx, &storev1.ApplyRequest{Entry: entry}, grpc.Peer(&sentTo))
 	if err != nil {
+		if sentTo.Addr == nil && ctx.Err() == nil && status.Code(err) == codes.Unavailable {
+			return nil, fmt.Errorf("%w: leader at %s unreachable: %s", errNotLeader, p.addr, status.Convert(err).Message())
+		}
 		return nil, p.writeError(ctx, err)
 	}
 	if resp.GetResult() == nil {
