@@ -26,6 +26,7 @@ type Store interface {
 	List(ctx context.Context, p store.Prefix, o store.ListOptions) (store.ListResult, error)
 	Watch(ctx context.Context, p store.Prefix, fromRevision int64) (*store.Watch, error)
 	Revision() int64
+	KindRevision(kind string) int64
 }
 
 // Authorizer is the RBAC grpcserver.Authorizer.
@@ -87,6 +88,17 @@ func (a *Authorizer) Run(ctx context.Context) {
 
 const rbacGroup = "auth.pacific.dev"
 
+// changedSince reports whether this replica applied a change to an RBAC
+// object (the kinds build reads) after revision rev.
+func (a *Authorizer) changedSince(rev int64) bool {
+	for _, k := range []string{"ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"} {
+		if a.st.KindRevision(rbacGroup+"/"+k) > rev {
+			return true
+		}
+	}
+	return false
+}
+
 // Authorize implements grpcserver.Authorizer.
 func (a *Authorizer) Authorize(ctx context.Context, at grpcserver.Attributes) (grpcserver.Decision, string, error) {
 	id := at.Identity
@@ -107,9 +119,10 @@ func (a *Authorizer) Authorize(ctx context.Context, at grpcserver.Attributes) (g
 		return grpcserver.Deny, "", err
 	}
 	d, reason := idx.decide(at)
-	if d != grpcserver.Allow && idx.rev < a.st.Revision() {
+	if d != grpcserver.Allow && a.changedSince(idx.rev) {
 		// A binding created a moment ago may not have reached Run yet:
-		// read again before refusing.
+		// read again before refusing. Only a change to an RBAC object
+		// does this, so a client repeating a refused call reads nothing.
 		a.gen.Add(1)
 		if idx, err = a.index(ctx); err != nil {
 			return grpcserver.Deny, "", err

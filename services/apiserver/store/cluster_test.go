@@ -62,6 +62,17 @@ func TestWritesOnFollowerAreForwarded(t *testing.T) {
 	if string(deleted.Value) != "v2" || deleted.ModRevision <= updated.ModRevision {
 		t.Fatalf("delete returned %+v", deleted)
 	}
+	eventually(t, "every replica's last change of the kind is the delete", func() error {
+		for _, r := range c.Running() {
+			if got := r.Store().KindRevision(kind); got != deleted.ModRevision {
+				return fmt.Errorf("%s: KindRevision %d, want %d", r.ID, got, deleted.ModRevision)
+			}
+		}
+		return nil
+	})
+	if got := f1.KindRevision("some.other/Kind"); got != 0 {
+		t.Fatalf("KindRevision of a kind never written: %d", got)
+	}
 	for _, r := range c.Running() {
 		if _, err := r.Store().Get(ctx, k, store.ReadOptions{}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("get after delete on %s: %v, want ErrNotFound", r.ID, err)

@@ -233,6 +233,12 @@ func (f *fsm) cloneKind(kind string) (t *tree, rev, kindRev int64) {
 	return t, f.index, f.kindRev[kind]
 }
 
+func (f *fsm) kindRevision(kind string) int64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.kindRev[kind]
+}
+
 // member returns the API address recorded for a replica.
 func (f *fsm) member(id string) (string, bool) {
 	f.mu.RLock()

@@ -96,6 +96,10 @@ func (s *Store) Get(ctx context.Context, k Key, o ReadOptions) (Record, error) {
 // Revision is the last revision (log index) applied on this replica.
 func (s *Store) Revision() int64 { return s.fsm.applied.get() }
 
+// KindRevision is the revision of the last change to an object of kind
+// applied on this replica (0: none since the state began).
+func (s *Store) KindRevision(kind string) int64 { return s.fsm.kindRevision(kind) }
+
 // Snapshot makes Raft snapshot the state now (and compact its log down to
 // TrailingLogs). Nothing new to snapshot is not an error.
 func (s *Store) Snapshot(ctx context.Context) error {
