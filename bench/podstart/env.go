@@ -166,8 +166,9 @@ func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	if e.conn, err = grpc.NewClient(imageLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return fmt.Errorf("image service client: %w", err)
 	}
+	// As pacific dev: the volatile state on a tmpfs of its own.
 	e.rt, err = runc.New(ctx, runc.Options{
-		StateDir: filepath.Join(e.dir, "runtime"), RuncPath: cfg.runc,
+		StateDir: filepath.Join(e.dir, "runtime"), RunDir: e.runDir(), MountRunDir: true, RuncPath: cfg.runc,
 		ShimPath: cfg.shim, ShimArgs: cfg.shimArgs, CgroupParent: e.cgroup,
 		UnpinnedStarts: cfg.unpinned, Logger: e.log.With("component", "runtime"),
 	})
@@ -260,6 +261,9 @@ func (e *env) close(ctx context.Context, log *slog.Logger) {
 		e.api.Close()
 	}
 }
+
+// runDir is the runtime's run dir (bundles, sandboxes, runc's root).
+func (e *env) runDir() string { return filepath.Join(e.dir, "runtime", "run") }
 
 // sweepRuntime removes containers and sandboxes the agent left (none after
 // a clean run) and their root filesystems.

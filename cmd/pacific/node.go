@@ -125,6 +125,8 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	cfg.logger.Debug("container shim", "path", shimPath, "args", shimArgs)
 	n.runtime, err = runc.New(ctx, runc.Options{
 		StateDir: filepath.Join(cfg.dataDir, "runtime"), RuncPath: cfg.runcPath,
+		// Bundles, sandboxes and runc's state on a tmpfs (decision 0035).
+		RunDir: filepath.Join(cfg.dataDir, "runtime", "run"), MountRunDir: true,
 		ShimPath: shimPath, ShimArgs: shimArgs, UnpinnedStarts: cfg.unpinnedStarts,
 		Logger: cfg.logger.With("component", "runtime"),
 	})

@@ -23,7 +23,7 @@ const (
 	DefaultRenewInterval      = 10 * time.Second
 	DefaultHostStatusInterval = time.Minute
 	DefaultResync             = time.Minute
-	DefaultWorkers            = 4
+	DefaultWorkers            = 8
 	DefaultBackoffBase        = 10 * time.Second
 	DefaultBackoffMax         = 5 * time.Minute
 	DefaultBackoffReset       = 10 * time.Minute
@@ -61,7 +61,8 @@ type Config struct {
 	HostStatusInterval time.Duration
 	// Resync relists pods and local sandboxes this often (default 1m).
 	Resync time.Duration
-	// Workers reconcile pods in parallel (default 4).
+	// Workers reconcile pods in parallel (default 8: with start slots,
+	// two per CPU, the others prepare sandboxes and root filesystems).
 	Workers int
 	// BackoffBase and BackoffMax bound container restarts (CrashLoopBackOff)
 	// and image pull retries (ImagePullBackOff): the delay doubles from

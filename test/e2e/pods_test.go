@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpacific/pacific/internal/mountinfo"
 	"github.com/openpacific/pacific/internal/testutil"
 )
 
@@ -133,15 +134,31 @@ spec:
 		r := run("", "get", "pod", "web", "-n", "demo")
 		return r.code != 0 && strings.Contains(r.stderr, "not found"), r.stdout
 	})
-	entries, _ := os.ReadDir(filepath.Join(dataDir, "runtime", "sandboxes"))
-	if len(entries) != 0 {
-		t.Fatalf("sandboxes left after delete: %d", len(entries))
+	runDir := filepath.Join(dataDir, "runtime", "run")
+	for _, d := range []string{"sandboxes", "containers", "runc"} {
+		entries, err := os.ReadDir(filepath.Join(runDir, d))
+		if err != nil || len(entries) != 0 {
+			t.Fatalf("%s left after delete: %d (%v)", d, len(entries), err)
+		}
 	}
-	mounts, _ := os.ReadFile("/proc/self/mountinfo")
-	if strings.Contains(string(mounts), dataDir) {
-		t.Fatalf("mounts left under %s", dataDir)
+	// While dev runs, only the runtime's run dir (a tmpfs) stays mounted;
+	// once it stops with no pod left, nothing.
+	if got := mountsUnder(t, dataDir); len(got) != 1 || got[0] != runDir {
+		t.Fatalf("mounts under %s after delete: %q, want only the run dir %s", dataDir, got, runDir)
 	}
 	dev.stop(t)
+	if got := mountsUnder(t, dataDir); len(got) != 0 {
+		t.Fatalf("mounts under %s after dev stopped: %q", dataDir, got)
+	}
+}
+
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	mounts, err := mountinfo.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mountinfo.Under(mounts, dir)
 }
 
 // processesOf counts the running processes whose executable is exe.

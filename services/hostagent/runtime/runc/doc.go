@@ -1,12 +1,18 @@
 // Package runc implements runtime.Runtime with real OCI containers driven
 // through the runc binary (never linked as a library). Linux, root.
 //
-// # State layout (Options.StateDir)
+// # State layout
+//
+// Options.RunDir (volatile; default StateDir; with MountRunDir a tmpfs of
+// its own, decision 0035):
 //
 //	runc/                      runc --root (runc's own state; never /run/runc)
 //	sandboxes/<id>/            sandbox.json and the pinned namespaces: net, ipc, uts
 //	containers/<id>/           the OCI bundle (config.json) and our files:
 //	                           meta.json, init.pid, exit.json, runc.log, shim.log
+//
+// Options.StateDir:
+//
 //	logs/<sandbox>/<name>/<attempt>.log[.N]   CRI-format container logs
 //
 // # Sandboxes

@@ -16,7 +16,7 @@ import (
 // load reads the sandboxes and containers persisted in the state dir and
 // starts watching the shims that are still alive.
 func (r *Runtime) load() error {
-	sbs, _ := os.ReadDir(filepath.Join(r.opts.StateDir, "sandboxes"))
+	sbs, _ := os.ReadDir(filepath.Join(r.opts.RunDir, "sandboxes"))
 	for _, e := range sbs {
 		var m sandboxMeta
 		if err := readJSON(filepath.Join(r.sandboxDir(e.Name()), sandboxFile), &m); err != nil {
@@ -24,7 +24,7 @@ func (r *Runtime) load() error {
 		}
 		r.sandboxes[m.ID] = &sandbox{meta: m, ready: namespacesPinned(m.Namespaces)}
 	}
-	cs, _ := os.ReadDir(filepath.Join(r.opts.StateDir, "containers"))
+	cs, _ := os.ReadDir(filepath.Join(r.opts.RunDir, "containers"))
 	for _, e := range cs {
 		var m containerMeta
 		if err := readJSON(filepath.Join(r.bundleDir(e.Name()), metaFile), &m); err != nil {
@@ -51,7 +51,7 @@ func (r *Runtime) load() error {
 func (r *Runtime) Recover(ctx context.Context) (runtime.Recovered, error) {
 	var errs []error
 	// Half-created sandboxes.
-	sbs, _ := os.ReadDir(filepath.Join(r.opts.StateDir, "sandboxes"))
+	sbs, _ := os.ReadDir(filepath.Join(r.opts.RunDir, "sandboxes"))
 	for _, e := range sbs {
 		r.mu.Lock()
 		_, known := r.sandboxes[e.Name()]
@@ -62,7 +62,7 @@ func (r *Runtime) Recover(ctx context.Context) (runtime.Recovered, error) {
 		}
 	}
 	// Half-created containers: bundle dirs without metadata.
-	cs, _ := os.ReadDir(filepath.Join(r.opts.StateDir, "containers"))
+	cs, _ := os.ReadDir(filepath.Join(r.opts.RunDir, "containers"))
 	for _, e := range cs {
 		if _, err := r.get(e.Name()); err == nil {
 			continue

@@ -56,12 +56,15 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	r := &Runtime{
 		opts:       opts,
-		cli:        cli{path: opts.RuncPath, root: filepath.Join(opts.StateDir, "runc"), env: opts.ChildEnv},
 		log:        opts.Logger.With("runtime", "runc"),
 		done:       make(chan struct{}),
 		sandboxes:  map[string]*sandbox{},
 		containers: map[string]*container{},
 	}
+	if err := r.prepareRunDir(); err != nil {
+		return nil, err
+	}
+	r.cli = cli{path: opts.RuncPath, root: filepath.Join(r.opts.RunDir, "runc"), env: opts.ChildEnv}
 	version, err := r.cli.check(ctx, opts.NoSeccomp)
 	if err != nil {
 		return nil, err
@@ -73,13 +76,11 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 			return nil, err
 		}
 		if len(cpus) > 1 {
-			r.slots = newStartSlots(cpus)
+			r.slots = newStartSlots(cpus, slotsPerCPU)
 		}
 	}
-	for _, d := range []string{"runc", "sandboxes", "containers", "logs"} {
-		if err := os.MkdirAll(filepath.Join(opts.StateDir, d), 0o700); err != nil {
-			return nil, fmt.Errorf("state dir: %w", err)
-		}
+	if err := os.MkdirAll(filepath.Join(opts.StateDir, "logs"), 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	if r.hs, err = cgroups.Hierarchies(); err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	if err := r.load(); err != nil {
 		return nil, err
 	}
-	r.log.Debug("runc runtime ready", "runc", opts.RuncPath, "version", version, "state", opts.StateDir, "start_slots", r.slots != nil)
+	r.log.Debug("runc runtime ready", "runc", opts.RuncPath, "version", version, "state", opts.StateDir, "run", r.opts.RunDir, "start_slots", r.slots != nil)
 	return r, nil
 }
 
@@ -110,18 +111,24 @@ func (r *Runtime) Name() string { return "runc" }
 func (r *Runtime) RuncVersion() string { return r.version }
 
 // Close stops watching containers; they keep running (a new Runtime over
-// the same state dir re-adopts them). The Runtime must not be used after.
+// the same state dir re-adopts them). With Options.MountRunDir, the run
+// dir's tmpfs is unmounted when no sandbox or container is left in it.
+// The Runtime must not be used after.
 func (r *Runtime) Close() error {
-	r.closeOnce.Do(func() { close(r.done) })
-	return nil
+	var err error
+	r.closeOnce.Do(func() {
+		close(r.done)
+		err = r.releaseRunDir()
+	})
+	return err
 }
 
 func (r *Runtime) sandboxDir(id string) string {
-	return filepath.Join(r.opts.StateDir, "sandboxes", id)
+	return filepath.Join(r.opts.RunDir, "sandboxes", id)
 }
 
 func (r *Runtime) bundleDir(id string) string {
-	return filepath.Join(r.opts.StateDir, "containers", id)
+	return filepath.Join(r.opts.RunDir, "containers", id)
 }
 
 // logDir is where the logs of one container name of a sandbox go.

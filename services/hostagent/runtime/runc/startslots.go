@@ -9,16 +9,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startSlots gives each container start a CPU of its own for runc's
-// process while `runc create` (or `run --detach`) runs: at most one start
-// per CPU at a time, its runc pinned there by the shim (decision 0034).
+// startSlots gives each container start a CPU for runc's process while
+// `runc create` (or `run --detach`) runs: at most slotsPerCPU starts per
+// CPU at a time, each runc pinned to its CPU by the shim (decision 0034).
 // runc itself gives the container's init the CPUs of its cgroup.
 type startSlots struct{ free chan int }
 
-func newStartSlots(cpus []int) *startSlots {
-	s := &startSlots{free: make(chan int, len(cpus))}
-	for _, c := range cpus {
-		s.free <- c
+// slotsPerCPU: with one, a runc waiting on its init leaves its CPU idle
+// when only runc work is left; two keep both busy (decision 0034).
+const slotsPerCPU = 2
+
+// newStartSlots hands out each CPU perCPU times, the CPUs in turn, so
+// that the first starts go to different CPUs.
+func newStartSlots(cpus []int, perCPU int) *startSlots {
+	s := &startSlots{free: make(chan int, len(cpus)*perCPU)}
+	for range perCPU {
+		for _, c := range cpus {
+			s.free <- c
+		}
 	}
 	return s
 }

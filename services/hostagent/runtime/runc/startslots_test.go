@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,24 +26,27 @@ func TestResetsInitAffinity(t *testing.T) {
 	}
 }
 
-func TestStartSlotsOnePerCPU(t *testing.T) {
-	s := newStartSlots([]int{3, 5})
-	a, err := s.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
+func TestStartSlotsPerCPU(t *testing.T) {
+	s := newStartSlots([]int{3, 5}, 2)
+	var got []int
+	for range 4 {
+		c, err := s.acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c)
 	}
-	b, err := s.acquire(context.Background())
-	if err != nil || a == b {
-		t.Fatalf("second slot: cpu %d (first %d), %v", b, a, err)
+	if !slices.Equal(got, []int{3, 5, 3, 5}) {
+		t.Fatalf("slots handed out as %v, want each CPU twice, in turn", got)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	if _, err := s.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("third start while two run: %v, want it to wait until its context ends", err)
+		t.Fatalf("fifth start while four run: %v, want it to wait until its context ends", err)
 	}
-	s.release(a)
-	if c, err := s.acquire(context.Background()); err != nil || c != a {
-		t.Fatalf("after release: cpu %d, %v; want %d", c, err, a)
+	s.release(5)
+	if c, err := s.acquire(context.Background()); err != nil || c != 5 {
+		t.Fatalf("after release: cpu %d, %v; want 5", c, err)
 	}
 }
 

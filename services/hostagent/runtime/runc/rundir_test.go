@@ -1,0 +1,106 @@
+package runc
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/openpacific/pacific/services/hostagent/runtime"
+)
+
+func mustTmpfsAt(t *testing.T, dir string, want bool) {
+	t.Helper()
+	got, err := tmpfsMountedAt(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("tmpfs mounted at %s: %v, want %v", dir, got, want)
+	}
+}
+
+// TestRunDirOnTmpfs: with MountRunDir the volatile state (runc's root,
+// sandboxes, bundles) goes to a tmpfs on RunDir, logs stay in StateDir;
+// the tmpfs outlives a Close while a container runs (a new runtime
+// re-adopts it) and is unmounted by the Close that finds it empty.
+func TestRunDirOnTmpfs(t *testing.T) {
+	t.Parallel()
+	runDir := filepath.Join(t.TempDir(), "run")
+	e := newEnv(t, func(o *Options) { o.RunDir, o.MountRunDir = runDir, true })
+	ctx := e.ctx()
+	mustTmpfsAt(t, runDir, true)
+
+	if _, err := e.rt.CreateSandbox(ctx, runtime.SandboxSpec{ID: "pod"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := e.spec("app", "sleep", "60")
+	spec.SandboxID = "pod"
+	st := e.run(spec)
+	for _, p := range []string{
+		filepath.Join(runDir, "containers", "app", "config.json"),
+		filepath.Join(runDir, "sandboxes", "pod", "net"),
+		filepath.Join(runDir, "runc", "app"),
+		filepath.Join(e.opts.StateDir, "logs", "pod", "app", "0.log"),
+	} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+	for _, d := range []string{"containers", "sandboxes", "runc"} {
+		if _, err := os.Stat(filepath.Join(e.opts.StateDir, d)); err == nil {
+			t.Errorf("%s made in the state dir", d)
+		}
+	}
+
+	// A Close while the container runs keeps the tmpfs; a new runtime
+	// finds the container there.
+	if err := e.rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustTmpfsAt(t, runDir, true)
+	rt2, err := New(ctx, e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rt = rt2
+	rec, err := rt2.Recover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Containers) != 1 || rec.Containers[0].Pid != st.Pid || rec.Containers[0].State != runtime.StateRunning {
+		t.Fatalf("recovered %+v, want app running with pid %d", rec.Containers, st.Pid)
+	}
+
+	if err := rt2.RemoveSandbox(ctx, "pod"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustTmpfsAt(t, runDir, false)
+}
+
+// TestRunDirKeepsOldLayout: bundles a runtime from before RunDir left in
+// StateDir keep the volatile state there, so their containers are found.
+func TestRunDirKeepsOldLayout(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(filepath.Join(stateDir, "containers", "old"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(t.TempDir(), "run")
+	e := newEnv(t, func(o *Options) { o.StateDir, o.RunDir, o.MountRunDir = stateDir, runDir, true })
+	if e.rt.opts.RunDir != stateDir || e.rt.opts.MountRunDir {
+		t.Fatalf("run dir %s (mount %v), want the state dir %s", e.rt.opts.RunDir, e.rt.opts.MountRunDir, stateDir)
+	}
+	if _, err := os.Stat(runDir); !os.IsNotExist(err) {
+		t.Fatalf("run dir made for an old layout: %v", err)
+	}
+}
+
+func TestMountRunDirNeedsItsOwnDir(t *testing.T) {
+	o := Options{StateDir: t.TempDir(), MountRunDir: true}
+	if err := o.setDefaults(); err == nil {
+		t.Fatal("MountRunDir without a RunDir of its own accepted")
+	}
+}
