@@ -16,7 +16,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/openpacific/pacific/services/hostagent/runtime/runc/cgroups"
 )
@@ -25,13 +24,11 @@ import (
 // rootfs (one read-only copy, shared) and runc's default spec, state under
 // its own --root.
 type bareRunc struct {
-	runc string
-	root string // runc --root, on a tmpfs
-	// rootMounted: the tmpfs on root is ours to unmount.
-	rootMounted bool
-	bundles     string // one bundle dir per container
-	cgroup      string
-	spec        specs.Spec
+	runc    string
+	root    string // runc --root
+	bundles string // one bundle dir per container
+	cgroup  string
+	spec    specs.Spec
 
 	meter *cpuMeter // nil: CPU time not measured
 	// specKind says where spec came from: "pod's spec" or "runc spec default".
@@ -50,10 +47,11 @@ const (
 // newBareRunc prepares the baseline: a rootfs unpacked from img and, as the
 // spec, podSpec (a pod container's config.json) with fresh namespaces
 // instead of the pod sandbox's, or runc's default spec when podSpec is nil.
-func newBareRunc(ctx context.Context, runcPath, dir, cgroup string, img v1.Image, podSpec []byte, meter *cpuMeter) (*bareRunc, error) {
+// runcRoot is runc's --root, on the same tmpfs as the runtime's.
+func newBareRunc(ctx context.Context, runcPath, dir, runcRoot, cgroup string, img v1.Image, podSpec []byte, meter *cpuMeter) (*bareRunc, error) {
 	b := &bareRunc{
 		runc:    runcPath,
-		root:    filepath.Join(dir, "bare", "state"),
+		root:    runcRoot,
 		bundles: filepath.Join(dir, "bare", "bundles"),
 		cgroup:  cgroup,
 		meter:   meter,
@@ -65,11 +63,6 @@ func newBareRunc(ctx context.Context, runcPath, dir, cgroup string, img v1.Image
 			return nil, err
 		}
 	}
-	// runc's state on a tmpfs, as the runtime's (decision 0035).
-	if err := unix.Mount("tmpfs", b.root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700,size=64m"); err != nil {
-		return nil, fmt.Errorf("tmpfs for runc's state: %w", err)
-	}
-	b.rootMounted = true
 	if err := extractImage(img, rootfs); err != nil {
 		return nil, fmt.Errorf("unpack busybox rootfs: %w", err)
 	}
@@ -240,9 +233,8 @@ func (b *bareRunc) delete(ctx context.Context, id string) error {
 	return os.RemoveAll(filepath.Join(b.bundles, id))
 }
 
-// close deletes containers still there, the baseline's cgroups and the
-// tmpfs of runc's state; the rootfs lives under the benchmark's dir,
-// removed later.
+// close deletes containers still there and the baseline's cgroups; the
+// rootfs and state live under the benchmark's dir, removed later.
 func (b *bareRunc) close(ctx context.Context, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -258,12 +250,6 @@ func (b *bareRunc) close(ctx context.Context, log *slog.Logger) {
 	}
 	if hs, err := cgroups.Hierarchies(); err == nil {
 		errs = append(errs, cgroups.Remove(ctx, hs, b.cgroup))
-	}
-	b.mu.Lock()
-	left := len(b.live)
-	b.mu.Unlock()
-	if b.rootMounted && left == 0 {
-		errs = append(errs, unix.Unmount(b.root, 0))
 	}
 	if err := errors.Join(errs...); err != nil {
 		log.Warn("clean-up: bare runc", "err", err)

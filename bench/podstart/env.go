@@ -16,6 +16,7 @@ import (
 	"github.com/openpacific/pacific/internal/devregistry"
 	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/pki"
+	"github.com/openpacific/pacific/internal/rundir"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
 	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
@@ -166,9 +167,12 @@ func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	if e.conn, err = grpc.NewClient(imageLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return fmt.Errorf("image service client: %w", err)
 	}
-	// As pacific dev: the volatile state on a tmpfs of its own.
+	// As pacific dev: volatile files on a tmpfs of their own.
+	if err := rundir.Mount(e.runDir()); err != nil {
+		return err
+	}
 	e.rt, err = runc.New(ctx, runc.Options{
-		StateDir: filepath.Join(e.dir, "runtime"), RunDir: e.runDir(), MountRunDir: true, RuncPath: cfg.runc,
+		StateDir: filepath.Join(e.dir, "runtime"), RunDir: filepath.Join(e.runDir(), "runtime"), RuncPath: cfg.runc,
 		ShimPath: cfg.shim, ShimArgs: cfg.shimArgs, CgroupParent: e.cgroup,
 		UnpinnedStarts: cfg.unpinned, Logger: e.log.With("component", "runtime"),
 	})
@@ -184,6 +188,7 @@ func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 		Client:       e.c, HostName: hostName, Runtime: e.rt,
 		Images:   imageclient.New(imagev1.NewImageServiceClient(e.conn)),
 		StateDir: filepath.Join(e.dir, "agent"),
+		RunDir:   filepath.Join(e.runDir(), "agent"),
 		Workers:  cfg.workers,
 		Logger:   e.log,
 	})
@@ -262,8 +267,8 @@ func (e *env) close(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// runDir is the runtime's run dir (bundles, sandboxes, runc's root).
-func (e *env) runDir() string { return filepath.Join(e.dir, "runtime", "run") }
+// runDir is the tmpfs of the runtime's and the agent's volatile files.
+func (e *env) runDir() string { return filepath.Join(e.dir, "run") }
 
 // sweepRuntime removes containers and sandboxes the agent left (none after
 // a clean run) and their root filesystems.

@@ -170,7 +170,7 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if o.bareSpec == "default" {
 		podSpec = nil
 	}
-	b, err := newBareRunc(ctx, o.runc, e.dir, bareCgroup, e.img, podSpec, meter)
+	b, err := newBareRunc(ctx, o.runc, e.dir, filepath.Join(e.runDir(), "bare-runc"), bareCgroup, e.img, podSpec, meter)
 	if err != nil {
 		return fmt.Errorf("bare runc: %w", err)
 	}

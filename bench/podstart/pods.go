@@ -149,7 +149,7 @@ func (e *env) containerSpec(ctx context.Context, name string) ([]byte, error) {
 	}
 	for _, cs := range p.GetStatus().GetContainerStatuses() {
 		if id, ok := strings.CutPrefix(cs.GetContainerId(), "runc://"); ok {
-			return os.ReadFile(filepath.Join(e.runDir(), "containers", id, "config.json"))
+			return os.ReadFile(filepath.Join(e.runDir(), "runtime", "containers", id, "config.json"))
 		}
 	}
 	return nil, fmt.Errorf("pod %s: no runc container id in its status", name)

@@ -19,6 +19,7 @@ import (
 	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/internal/prefetch"
+	"github.com/openpacific/pacific/internal/rundir"
 	"github.com/openpacific/pacific/sdk/client"
 	hostv1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/host/v1"
 	imagev1 "github.com/openpacific/pacific/sdk/gen/pacific/internalapi/image/v1"
@@ -31,7 +32,7 @@ import (
 
 // nodeConfig is one host's services: the image service and the host agent.
 // unpinnedStartsUsage is the help of --unpinned-starts (dev, hostagent).
-const unpinnedStartsUsage = "let each container start's runc run on any CPU (default: one start per CPU at a time, runc pinned to it; docs/decisions/0034)"
+const unpinnedStartsUsage = "let each container start's runc run on any CPU (default: at most two starts per CPU at a time, each runc pinned to its CPU; docs/decisions/0034)"
 
 type nodeConfig struct {
 	dataDir  string
@@ -80,13 +81,16 @@ type node struct {
 	agentSrv *grpcserver.Server
 	agentLis net.Listener
 	prefetch *nats.Conn
+	// runDir is the tmpfs of the runtime's and the agent's volatile files.
+	runDir string
+	log    *slog.Logger
 }
 
 func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	if cfg.tls == nil {
 		return nil, errors.New("host agent: TLS identity required (--tls-dir)")
 	}
-	n := &node{}
+	n := &node{log: cfg.logger}
 	imageAddr := cfg.imageService
 	if imageAddr == "" {
 		var err error
@@ -123,10 +127,16 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	// binary as `pacific shim`.
 	shimPath, shimArgs := runc.DefaultShim(self)
 	cfg.logger.Debug("container shim", "path", shimPath, "args", shimArgs)
+	// Bundles, sandboxes, runc's state and root filesystem mount points
+	// on a tmpfs (decision 0035).
+	runDir := filepath.Join(cfg.dataDir, "run")
+	if err := rundir.Mount(runDir); err != nil {
+		n.close()
+		return nil, err
+	}
+	n.runDir = runDir
 	n.runtime, err = runc.New(ctx, runc.Options{
-		StateDir: filepath.Join(cfg.dataDir, "runtime"), RuncPath: cfg.runcPath,
-		// Bundles, sandboxes and runc's state on a tmpfs (decision 0035).
-		RunDir: filepath.Join(cfg.dataDir, "runtime", "run"), MountRunDir: true,
+		StateDir: filepath.Join(cfg.dataDir, "runtime"), RunDir: filepath.Join(runDir, "runtime"), RuncPath: cfg.runcPath,
 		ShimPath: shimPath, ShimArgs: shimArgs, UnpinnedStarts: cfg.unpinnedStarts,
 		Logger: cfg.logger.With("component", "runtime"),
 	})
@@ -145,7 +155,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	n.agent, err = hostagent.New(hostagent.Config{
 		AgentAddress: n.agentLis.Addr().String(),
 		Client:       cfg.api, HostName: cfg.hostName, Runtime: n.runtime,
-		Images: imageclient.New(imagev1.NewImageServiceClient(n.conn)), StateDir: filepath.Join(cfg.dataDir, "agent"),
+		Images: imageclient.New(imagev1.NewImageServiceClient(n.conn)), StateDir: filepath.Join(cfg.dataDir, "agent"), RunDir: filepath.Join(runDir, "agent"),
 		Logger: cfg.logger, LeaseDuration: cfg.leaseDuration, RenewInterval: cfg.renewInterval,
 	})
 	if err != nil {
@@ -193,6 +203,12 @@ func (n *node) close() {
 	}
 	if n.images != nil {
 		n.images.Close()
+	}
+	// Kept while containers live on (the next start re-adopts them).
+	if n.runDir != "" {
+		if _, err := rundir.Release(n.runDir); err != nil {
+			n.log.Warn("run dir", "err", err)
+		}
 	}
 }
 

@@ -46,9 +46,13 @@ type Config struct {
 	Runtime runtime.Runtime
 	// Images pulls images and assembles root filesystems. Required.
 	Images Images
-	// StateDir holds the agent's files: root filesystem mount points and
-	// emptyDir volumes under pods/<uid>/. Required, absolute.
+	// StateDir holds the agent's files: emptyDir volumes under
+	// pods/<uid>/. Required, absolute.
 	StateDir string
+	// RunDir holds the root filesystem mount points, under pods/<uid>/:
+	// nothing a reboot should keep; best on a tmpfs (package rundir,
+	// decision 0035). Default: StateDir.
+	RunDir string
 	// Logger (default slog.Default()); the agent adds component=hostagent.
 	Logger *slog.Logger
 
@@ -112,6 +116,11 @@ func (c *Config) setDefaults() error {
 		errs = append(errs, errors.New("StateDir is required"))
 	} else if c.StateDir[0] != '/' {
 		errs = append(errs, fmt.Errorf("StateDir %q must be absolute", c.StateDir))
+	}
+	if c.RunDir == "" {
+		c.RunDir = c.StateDir
+	} else if c.RunDir[0] != '/' {
+		errs = append(errs, fmt.Errorf("RunDir %q must be absolute", c.RunDir))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("hostagent: %w", errors.Join(errs...))
@@ -193,8 +202,10 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("hostagent: state dir: %w", err)
+	for _, d := range []string{cfg.StateDir, cfg.RunDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("hostagent: %w", err)
+		}
 	}
 	log := cfg.Logger.With("component", "hostagent", "host", cfg.HostName)
 	a := &Agent{

@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
 
+	"github.com/openpacific/pacific/internal/rundir"
 	"github.com/openpacific/pacific/internal/testutil"
 	"github.com/openpacific/pacific/sdk/client"
 	corev1 "github.com/openpacific/pacific/sdk/gen/pacific/core/v1"
@@ -99,6 +100,9 @@ func newAgentEnv(t *testing.T, tweak func(*Config)) *agentEnv {
 	return e
 }
 
+// runDir is the tmpfs for the runtime's and the agent's volatile files.
+func (e *agentEnv) runDir() string { return filepath.Join(e.dir, "run") }
+
 // start starts a runtime, an image service and an agent over the env's
 // state directories.
 func (e *agentEnv) start() {
@@ -109,8 +113,13 @@ func (e *agentEnv) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As pacific dev: volatile files on a tmpfs (decision 0035).
+	if err := rundir.Mount(e.runDir()); err != nil {
+		t.Fatal(err)
+	}
 	e.rt, err = runc.New(ctx, runc.Options{
 		StateDir:     filepath.Join(e.dir, "runtime"),
+		RunDir:       filepath.Join(e.runDir(), "runtime"),
 		RuncPath:     e.runc,
 		ShimPath:     exe,
 		ShimArgs:     []string{},
@@ -131,6 +140,7 @@ func (e *agentEnv) start() {
 		Runtime:            e.rt,
 		Images:             imageService{e.imgs},
 		StateDir:           filepath.Join(e.dir, "agent"),
+		RunDir:             filepath.Join(e.runDir(), "agent"),
 		Logger:             testLogger(),
 		RenewInterval:      200 * time.Millisecond,
 		HostStatusInterval: time.Second,
@@ -177,7 +187,7 @@ func (e *agentEnv) cleanup() {
 	e.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rt, err := runc.New(ctx, runc.Options{StateDir: filepath.Join(e.dir, "runtime"), RuncPath: e.runc, CgroupParent: e.cgroup, Logger: testLogger()})
+	rt, err := runc.New(ctx, runc.Options{StateDir: filepath.Join(e.dir, "runtime"), RunDir: filepath.Join(e.runDir(), "runtime"), RuncPath: e.runc, CgroupParent: e.cgroup, Logger: testLogger()})
 	if err != nil {
 		e.t.Errorf("cleanup: %v", err)
 		return

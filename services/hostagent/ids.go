@@ -123,14 +123,23 @@ func containerNameOf(c runtime.ContainerStatus) string {
 	return c.Name
 }
 
-// podDir is where the agent keeps a pod's files: root filesystem mount
-// points and emptyDir volumes.
+// podDir is where the agent keeps a pod's emptyDir volumes.
 func (a *Agent) podDir(uid string) string {
 	return filepath.Join(a.cfg.StateDir, "pods", sandboxID(uid))
 }
 
+// podRunDirs are where a pod's root filesystems are mounted: the run dir,
+// and the state dir where agents before RunDir mounted them.
+func (a *Agent) podRunDirs(uid string) []string {
+	dirs := []string{filepath.Join(a.cfg.RunDir, "pods", sandboxID(uid))}
+	if a.cfg.RunDir != a.cfg.StateDir {
+		dirs = append(dirs, a.podDir(uid))
+	}
+	return dirs
+}
+
 func (a *Agent) rootfsDir(uid, ctrID string) string {
-	return filepath.Join(a.podDir(uid), "containers", ctrID, "rootfs")
+	return filepath.Join(a.podRunDirs(uid)[0], "containers", ctrID, "rootfs")
 }
 
 func (a *Agent) volumeDir(uid, volume string) string {

@@ -184,7 +184,8 @@ func (a *Agent) cleanupUID(ctx context.Context, uid string) error {
 	}
 	// Root filesystems: of the runtime's containers, and of any run whose
 	// directory is still there (e.g. an unmount that failed before).
-	if ents, err := os.ReadDir(filepath.Join(a.podDir(uid), "containers")); err == nil {
+	for _, dir := range a.podRunDirs(uid) {
+		ents, _ := os.ReadDir(filepath.Join(dir, "containers"))
 		for _, e := range ents {
 			ids[e.Name()] = true
 		}
@@ -201,8 +202,10 @@ func (a *Agent) cleanupUID(ctx context.Context, uid string) error {
 	if err := a.removeVolumes(uid); err != nil {
 		return err
 	}
-	if err := removeUnmounted(a.podDir(uid)); err != nil {
-		return fmt.Errorf("remove pod dir: %w", err)
+	for _, dir := range append(a.podRunDirs(uid), a.podDir(uid)) {
+		if err := removeUnmounted(dir); err != nil {
+			return fmt.Errorf("remove pod dir: %w", err)
+		}
 	}
 	a.recorder.Forget(uid)
 	return nil

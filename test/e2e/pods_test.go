@@ -134,8 +134,8 @@ spec:
 		r := run("", "get", "pod", "web", "-n", "demo")
 		return r.code != 0 && strings.Contains(r.stderr, "not found"), r.stdout
 	})
-	runDir := filepath.Join(dataDir, "runtime", "run")
-	for _, d := range []string{"sandboxes", "containers", "runc"} {
+	runDir := filepath.Join(dataDir, "run")
+	for _, d := range []string{"runtime/sandboxes", "runtime/containers", "runtime/runc", "agent/pods"} {
 		entries, err := os.ReadDir(filepath.Join(runDir, d))
 		if err != nil || len(entries) != 0 {
 			t.Fatalf("%s left after delete: %d (%v)", d, len(entries), err)

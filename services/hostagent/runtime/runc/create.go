@@ -140,14 +140,16 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
-	if _, done := c.exitStatus(); done {
-		return fmt.Errorf("start container %s: %w", id, runtime.ErrNotRunning)
-	}
+	// Started already (created with Start) is done, even if it has exited
+	// since: that is its exit, not a failure to start.
 	c.mu.Lock()
 	started := !c.meta.StartedAt.IsZero()
 	c.mu.Unlock()
 	if started {
 		return nil
+	}
+	if _, done := c.exitStatus(); done {
+		return fmt.Errorf("start container %s: %w", id, runtime.ErrNotRunning)
 	}
 	if _, err := r.cli.run(ctx, "start", id); err != nil {
 		return fmt.Errorf("start container %s: %w: %w", id, runtime.ErrStartFailed, err)

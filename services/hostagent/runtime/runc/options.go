@@ -14,12 +14,10 @@ type Options struct {
 	StateDir string
 	// RunDir holds the volatile state: runc's root, the sandboxes' pinned
 	// namespaces and the containers' bundles, files that mean nothing
-	// after a reboot, as containers don't survive one (default: StateDir).
-	// Logs stay in StateDir.
+	// after a reboot, as containers don't survive one; best on a tmpfs
+	// (package rundir, decision 0035). Default: StateDir. Logs stay in
+	// StateDir.
 	RunDir string
-	// MountRunDir mounts a tmpfs on RunDir unless one is there already,
-	// and Close unmounts it when nothing is left in it (decision 0035).
-	MountRunDir bool
 	// RuncPath is the runc binary (default: "runc" from PATH).
 	RuncPath string
 	// ShimPath and ShimArgs start a shim: the runtime runs
@@ -67,9 +65,6 @@ func (o *Options) setDefaults() error {
 	}
 	if o.RunDir, err = filepath.Abs(o.RunDir); err != nil {
 		return err
-	}
-	if o.MountRunDir && o.RunDir == o.StateDir {
-		return errors.New("runc runtime: MountRunDir needs a RunDir other than StateDir (a tmpfs there would hide the logs)")
 	}
 	if o.RuncPath == "" {
 		o.RuncPath = "runc"

@@ -157,6 +157,23 @@ func TestCreateWithStartRunsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// One that has already exited when StartContainer comes was started:
+	// its exit is its own, not a failure to start.
+	quick := e.spec("quick", "sh", "-c", "exit 2")
+	quick.Start = true
+	if _, err := e.rt.CreateContainer(ctx, quick); err != nil {
+		t.Fatal(err)
+	}
+	if exit := e.wait("quick"); exit.ExitCode != 2 {
+		t.Fatalf("quick exited %+v, want code 2", exit)
+	}
+	if err := e.rt.StartContainer(ctx, "quick"); err != nil {
+		t.Fatalf("start of a started container that has exited: %v", err)
+	}
+	if err := e.rt.RemoveContainer(ctx, "quick"); err != nil {
+		t.Fatal(err)
+	}
+
 	// A command that cannot start fails the create itself, leaving nothing.
 	bad := e.spec("bad", "/no/such/binary")
 	bad.Start = true

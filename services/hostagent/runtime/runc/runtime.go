@@ -111,16 +111,10 @@ func (r *Runtime) Name() string { return "runc" }
 func (r *Runtime) RuncVersion() string { return r.version }
 
 // Close stops watching containers; they keep running (a new Runtime over
-// the same state dir re-adopts them). With Options.MountRunDir, the run
-// dir's tmpfs is unmounted when no sandbox or container is left in it.
-// The Runtime must not be used after.
+// the same state dir re-adopts them). The Runtime must not be used after.
 func (r *Runtime) Close() error {
-	var err error
-	r.closeOnce.Do(func() {
-		close(r.done)
-		err = r.releaseRunDir()
-	})
-	return err
+	r.closeOnce.Do(func() { close(r.done) })
+	return nil
 }
 
 func (r *Runtime) sandboxDir(id string) string {
