@@ -59,7 +59,7 @@ func main() {
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes excluded; bare runc's sequential runs fall in between, while this process only spawns runc)")
-	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (runc pinned to a CPU of its own per start, decision 0034), as runc.Options.UnpinnedStarts")
+	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (at most two starts per CPU, each runc pinned to its CPU, decision 0034), as runc.Options.UnpinnedStarts")
 	flag.IntVar(&o.workers, "agent-workers", 0, "host agent's parallel pod reconciles (0: the agent's default, as in pacific dev)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run (clean-up gets another minute)")
 	flag.DurationVar(&o.podTimeout, "pod-timeout", 60*time.Second, "bound on one pod reaching Running, or being gone after delete")

@@ -45,8 +45,8 @@ type Options struct {
 	NoSeccomp bool
 	// UnpinnedStarts turns off start slots (decision 0034): by default,
 	// when more than one CPU is allowed and runc resets the container's
-	// affinity (1.2.7, 1.3.1, 1.4.0 on), at most one container start runs
-	// per CPU at a time, with runc's own process pinned to that CPU.
+	// affinity (1.2.7, 1.3.1, 1.4.0 on), at most two container starts run
+	// per CPU at a time, each with runc's own process pinned to its CPU.
 	UnpinnedStarts bool
 	Logger         *slog.Logger
 }
