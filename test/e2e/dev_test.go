@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/openpacific/pacific/internal/testutil"
 )
 
@@ -96,8 +98,23 @@ func startDev(t *testing.T, bins binaries, dataDir, listen string, extra ...stri
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			<-p.done
+			// As a user would: Ctrl-C, so that it releases its run dir.
+			p.cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				p.cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		// A killed dev leaves its mounts (the run dir's tmpfs, pods'
+		// namespaces and root filesystems): the temp dir needs them gone.
+		mps := mountsUnder(t, dataDir)
+		for i := len(mps) - 1; i >= 0; i-- {
+			t.Logf("unmounting %s left by pacific dev", mps[i])
+			if err := unix.Unmount(mps[i], unix.MNT_DETACH); err != nil {
+				t.Errorf("unmount %s: %v", mps[i], err)
+			}
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)

@@ -82,23 +82,14 @@ func TestRecoverAfterAgentExit(t *testing.T) {
 		t.Fatalf("container died with its agent: %v", err)
 	}
 
-	e.rt.Close()
-	rt2, err := New(ctx, e.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.rt = rt2
-	rec, err := rt2.Recover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := e.restart(ctx)
 	if len(rec.Containers) != 1 || rec.Containers[0].Pid != pid || rec.Containers[0].State != runtime.StateRunning {
 		t.Fatalf("recovered %+v, want app running with pid %d", rec.Containers, pid)
 	}
 	poll(t, "app started", 10*time.Second, func() bool {
 		return strings.Contains(strings.Join(e.logs(logOpts("app")), "\n"), "started")
 	})
-	st, err := rt2.StopContainer(ctx, "app", 10*time.Second)
+	st, err := e.rt.StopContainer(ctx, "app", 10*time.Second)
 	if err != nil || st.ExitCode != 9 {
 		t.Fatalf("stop: %+v %v", st, err)
 	}

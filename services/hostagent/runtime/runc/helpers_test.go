@@ -210,6 +210,23 @@ func (e *testEnv) cleanup(rt *Runtime) {
 	}
 }
 
+// restart drops the runtime and opens a new one over the same state, as a
+// restarted agent does, and returns what it recovered.
+func (e *testEnv) restart(ctx context.Context) runtime.Recovered {
+	e.t.Helper()
+	e.rt.Close()
+	rt, err := New(ctx, e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.rt = rt
+	rec, err := rt.Recover(ctx)
+	if err != nil {
+		e.t.Fatalf("Recover: %v", err)
+	}
+	return rec
+}
+
 func (e *testEnv) ctx() context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	e.t.Cleanup(cancel)

@@ -36,16 +36,7 @@ func TestRecoverAfterRestart(t *testing.T) {
 	})
 
 	// "Agent restart": drop the old runtime, open a new one.
-	e.rt.Close()
-	rt2, err := New(ctx, e.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.rt = rt2
-	rec, err := rt2.Recover(ctx)
-	if err != nil {
-		t.Fatalf("Recover: %v", err)
-	}
+	rec := e.restart(ctx)
 	if len(rec.Sandboxes) != 1 || rec.Sandboxes[0].ID != "pod" || !rec.Sandboxes[0].Ready {
 		t.Fatalf("recovered sandboxes %+v", rec.Sandboxes)
 	}
@@ -71,15 +62,16 @@ func TestRecoverAfterRestart(t *testing.T) {
 	var mu sync.Mutex
 	var followed []string
 	followDone := make(chan error, 1)
+	rt := e.rt
 	go func() {
-		followDone <- rt2.ReadLogs(ctx, runtime.LogOptions{SandboxID: "pod", Name: "app", Tail: -1, Follow: true}, func(en logs.Entry) error {
+		followDone <- rt.ReadLogs(ctx, runtime.LogOptions{SandboxID: "pod", Name: "app", Tail: -1, Follow: true}, func(en logs.Entry) error {
 			mu.Lock()
 			followed = append(followed, string(en.Content))
 			mu.Unlock()
 			return nil
 		})
 	}()
-	st, err := rt2.StopContainer(ctx, "app", 10*time.Second)
+	st, err := rt.StopContainer(ctx, "app", 10*time.Second)
 	if err != nil || st.ExitCode != 0 || st.Reason != runtime.ReasonCompleted {
 		t.Fatalf("stop after recover: %+v %v", st, err)
 	}

@@ -39,18 +39,7 @@ func TestRunDir(t *testing.T) {
 		}
 	}
 
-	if err := e.rt.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rt2, err := New(ctx, e.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.rt = rt2
-	rec, err := rt2.Recover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := e.restart(ctx)
 	if len(rec.Containers) != 1 || rec.Containers[0].Pid != st.Pid || rec.Containers[0].State != runtime.StateRunning {
 		t.Fatalf("recovered %+v, want app running with pid %d", rec.Containers, st.Pid)
 	}
