@@ -188,8 +188,20 @@ func (s *Service) restoreContainers(ctx context.Context) error {
 			err = json.Unmarshal(b, &c)
 		}
 		if err != nil || c.ContainerID != e.Name() {
-			// Prepare died before saving its state: nothing is mounted on it.
+			// Prepare or Mount died before saving the state: a Mount may
+			// have mounted an overlay on the upper dir first.
 			s.log.WarnContext(ctx, "removing container dir without state", "container", e.Name(), "err", err)
+			upper := filepath.Join(dir, e.Name(), "upper")
+			targets, merr := overlayMountsUsing(upper)
+			if merr == nil {
+				for _, t := range targets {
+					merr = errors.Join(merr, unmount(t))
+				}
+			}
+			if merr != nil {
+				s.log.WarnContext(ctx, "container dir without state still mounted; keeping it", "container", e.Name(), "err", merr)
+				continue
+			}
 			_ = cache.RemoveTree(filepath.Join(dir, e.Name()))
 			continue
 		}
@@ -215,10 +227,12 @@ func (s *Service) Prepare(ctx context.Context, imageDigest, containerID string) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.prepareLocked(ctx, imageDigest, containerID)
+	return s.prepareLocked(ctx, imageDigest, containerID, true)
 }
 
-func (s *Service) prepareLocked(ctx context.Context, imageDigest, containerID string) (*Rootfs, error) {
+// prepareLocked readies containerID's directories; with save it records
+// the state at once (Mount records it once, after mounting).
+func (s *Service) prepareLocked(ctx context.Context, imageDigest, containerID string, save bool) (*Rootfs, error) {
 	if c, ok := s.containers[containerID]; ok {
 		if c.Image != imageDigest {
 			return nil, fmt.Errorf("prepare %s: already prepared with image %s", containerID, c.Image)
@@ -276,9 +290,11 @@ func (s *Service) prepareLocked(ctx context.Context, imageDigest, containerID st
 		// The upper dir's root becomes the rootfs root: world-readable.
 		_ = os.Chmod(c.UpperDir, 0o755)
 	}
-	if err := s.saveContainer(c); err != nil {
-		_ = cache.RemoveTree(dir)
-		return nil, fmt.Errorf("prepare %s: %w", containerID, err)
+	if save {
+		if err := s.saveContainer(c); err != nil {
+			_ = cache.RemoveTree(dir)
+			return nil, fmt.Errorf("prepare %s: %w", containerID, err)
+		}
 	}
 	s.containers[containerID] = c
 	ok = true
@@ -324,7 +340,7 @@ func (s *Service) Mount(ctx context.Context, imageDigest, containerID, target st
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, existed := s.containers[containerID]
-	r, err := s.prepareLocked(ctx, imageDigest, containerID)
+	r, err := s.prepareLocked(ctx, imageDigest, containerID, false)
 	if err != nil {
 		return nil, err
 	}

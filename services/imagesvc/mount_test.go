@@ -311,3 +311,47 @@ func TestOverlayMountManyLayers(t *testing.T) {
 		t.Errorf("mounts left: %d", len(m))
 	}
 }
+
+// A Mount that died after mounting but before it saved its state leaves a
+// container dir without state.json and an overlay on its upper dir: the
+// next start unmounts the overlay and removes the dir.
+func TestRestartUnmountsAMountWithoutState(t *testing.T) {
+	requireRoot(t)
+	reg := newTestRegistry(t)
+	ref := reg.push(imageOf(t, amd64, baseLayers(t)...), "app/base:1")
+	root := filepath.Join(t.TempDir(), "cache")
+	logger, _ := testLogger(t)
+	opts := Options{Root: root, Logger: logger, Platform: amd64, MountMode: MountOverlay}
+	s1, err := New(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := s1.Pull(context.Background(), PullRequest{Ref: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "rootfs")
+	if _, err := s1.Mount(context.Background(), img.Digest, "c1", target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(target, unix.MNT_DETACH) })
+	s1.Close()
+	if err := os.Remove(filepath.Join(root, "containers", "c1", "state.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	s2, err := New(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if m := mountsMentioning(t, target); len(m) != 0 {
+		t.Errorf("overlay of a container without state still mounted:\n%s", strings.Join(m, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(root, "containers", "c1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("container dir without state survived: %v", err)
+	}
+	if s2.Store().InUse(img.Digest) != 0 {
+		t.Error("image pinned by a container without state")
+	}
+}

@@ -56,7 +56,9 @@ func validateID(kind, id string) error {
 
 // writeJSON writes v to path atomically.
 func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
+	// Compact: config.json with its seccomp profile is written (and read
+	// by runc) once per start; `jq .` shows it indented.
+	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
