@@ -76,6 +76,7 @@ next start re-adopts them.`,
 	f.StringVar(&tokenFile, "token-file", "", "file holding the agent's bearer token ('pacctl auth token system:host:NAME --group system:hosts'; until mTLS client certificates replace it)")
 	f.StringVar(&cfg.hostName, "host-name", "", "this Host's name (default: the machine's hostname)")
 	f.StringVar(&cfg.dataDir, "data-dir", "/var/lib/pacific/host", "state: runtime, rootfs mounts, volumes (and the image cache when embedded)")
+	f.StringVar(&cfg.runDir, "run-dir", "", "volatile files (bundles, runc state, namespace pins, rootfs mount points) on a tmpfs: this host's tmpfs if the dir is on one (e.g. /run/pacific), else one mounted there (default: DATA-DIR/run; docs/decisions/0035)")
 	f.StringVar(&cfg.runcPath, "runc", "runc", "runc binary (1.5.2 or newer, built with seccomp)")
 	f.BoolVar(&cfg.unpinnedStarts, "unpinned-starts", false, unpinnedStartsUsage)
 	f.StringVar(&cfg.agentListen, "listen", "127.0.0.1:7460", "address of the agent's logs/exec API, reachable from the API servers")

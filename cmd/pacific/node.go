@@ -35,7 +35,9 @@ import (
 const unpinnedStartsUsage = "let each container start's runc run on any CPU (default: at most two starts per CPU at a time, each runc pinned to its CPU; docs/decisions/0034)"
 
 type nodeConfig struct {
-	dataDir  string
+	dataDir string
+	// runDir holds the volatile files on a tmpfs (default dataDir/run).
+	runDir   string
 	hostName string
 	runcPath string
 	// unpinnedStarts turns off runc's start slots (runc.Options.UnpinnedStarts).
@@ -129,7 +131,14 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	cfg.logger.Debug("container shim", "path", shimPath, "args", shimArgs)
 	// Bundles, sandboxes, runc's state and root filesystem mount points
 	// on a tmpfs (decision 0035).
-	runDir := filepath.Join(cfg.dataDir, "run")
+	runDir := cfg.runDir
+	if runDir == "" {
+		runDir = filepath.Join(cfg.dataDir, "run")
+	}
+	if !filepath.IsAbs(runDir) {
+		n.close()
+		return nil, fmt.Errorf("--run-dir %q: must be an absolute path", runDir)
+	}
 	if err := rundir.Mount(runDir); err != nil {
 		n.close()
 		return nil, err
