@@ -93,6 +93,17 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		return nil, errors.New("host agent: TLS identity required (--tls-dir)")
 	}
 	n := &node{log: cfg.logger}
+	// The agent and the runtime keep absolute paths (mount points, bundles).
+	for _, p := range []*string{&cfg.dataDir, &cfg.runDir} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, fmt.Errorf("data dir %q: %w", *p, err)
+		}
+		*p = abs
+	}
 	imageAddr := cfg.imageService
 	if imageAddr == "" {
 		var err error
@@ -134,10 +145,6 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	runDir := cfg.runDir
 	if runDir == "" {
 		runDir = filepath.Join(cfg.dataDir, "run")
-	}
-	if !filepath.IsAbs(runDir) {
-		n.close()
-		return nil, fmt.Errorf("--run-dir %q: must be an absolute path", runDir)
 	}
 	if err := rundir.Mount(runDir); err != nil {
 		n.close()

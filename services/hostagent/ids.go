@@ -128,9 +128,10 @@ func (a *Agent) podDir(uid string) string {
 	return filepath.Join(a.cfg.StateDir, "pods", sandboxID(uid))
 }
 
-// podRunDirs are where a pod's root filesystems are mounted: the run dir,
-// and the state dir where agents before RunDir mounted them.
-func (a *Agent) podRunDirs(uid string) []string {
+// podDirs are where a pod's files may be: first its dir in the run dir
+// (root filesystem mount points), then podDir (volumes; and the mount
+// points of agents from before RunDir) when that is another place.
+func (a *Agent) podDirs(uid string) []string {
 	dirs := []string{filepath.Join(a.cfg.RunDir, "pods", sandboxID(uid))}
 	if a.cfg.RunDir != a.cfg.StateDir {
 		dirs = append(dirs, a.podDir(uid))
@@ -139,7 +140,7 @@ func (a *Agent) podRunDirs(uid string) []string {
 }
 
 func (a *Agent) rootfsDir(uid, ctrID string) string {
-	return filepath.Join(a.podRunDirs(uid)[0], "containers", ctrID, "rootfs")
+	return filepath.Join(a.podDirs(uid)[0], "containers", ctrID, "rootfs")
 }
 
 func (a *Agent) volumeDir(uid, volume string) string {

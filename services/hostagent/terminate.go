@@ -184,7 +184,7 @@ func (a *Agent) cleanupUID(ctx context.Context, uid string) error {
 	}
 	// Root filesystems: of the runtime's containers, and of any run whose
 	// directory is still there (e.g. an unmount that failed before).
-	for _, dir := range a.podRunDirs(uid) {
+	for _, dir := range a.podDirs(uid) {
 		ents, _ := os.ReadDir(filepath.Join(dir, "containers"))
 		for _, e := range ents {
 			ids[e.Name()] = true
@@ -202,7 +202,7 @@ func (a *Agent) cleanupUID(ctx context.Context, uid string) error {
 	if err := a.removeVolumes(uid); err != nil {
 		return err
 	}
-	for _, dir := range append(a.podRunDirs(uid), a.podDir(uid)) {
+	for _, dir := range a.podDirs(uid) {
 		if err := removeUnmounted(dir); err != nil {
 			return fmt.Errorf("remove pod dir: %w", err)
 		}

@@ -219,20 +219,27 @@ func TestCopyMountFallback(t *testing.T) {
 	}
 }
 
-func TestRestartRestoresState(t *testing.T) {
+// firstRun opens a service over a fresh cache with the given mount mode
+// and pulls a test image, for tests that open the cache again after it.
+func firstRun(t *testing.T, mode MountMode) (opts Options, s *Service, ref string, img *Image) {
+	t.Helper()
 	reg := newTestRegistry(t)
-	ref := reg.push(imageOf(t, amd64, baseLayers(t)...), "app/base:1")
-	root := filepath.Join(t.TempDir(), "cache")
+	ref = reg.push(imageOf(t, amd64, baseLayers(t)...), "app/base:1")
 	logger, _ := testLogger(t)
-	opts := Options{Root: root, Logger: logger, Platform: amd64, MountMode: MountCopy}
-	s1, err := New(context.Background(), opts)
+	opts = Options{Root: filepath.Join(t.TempDir(), "cache"), Logger: logger, Platform: amd64, MountMode: mode}
+	s, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := s1.Pull(context.Background(), PullRequest{Ref: ref})
-	if err != nil {
+	if img, err = s.Pull(context.Background(), PullRequest{Ref: ref}); err != nil {
 		t.Fatal(err)
 	}
+	return opts, s, ref, img
+}
+
+func TestRestartRestoresState(t *testing.T) {
+	opts, s1, ref, img := firstRun(t, MountCopy)
+	root := opts.Root
 	if _, err := s1.Prepare(context.Background(), img.Digest, "c1"); err != nil {
 		t.Fatal(err)
 	}
@@ -317,19 +324,8 @@ func TestOverlayMountManyLayers(t *testing.T) {
 // next start unmounts the overlay and removes the dir.
 func TestRestartUnmountsAMountWithoutState(t *testing.T) {
 	requireRoot(t)
-	reg := newTestRegistry(t)
-	ref := reg.push(imageOf(t, amd64, baseLayers(t)...), "app/base:1")
-	root := filepath.Join(t.TempDir(), "cache")
-	logger, _ := testLogger(t)
-	opts := Options{Root: root, Logger: logger, Platform: amd64, MountMode: MountOverlay}
-	s1, err := New(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := s1.Pull(context.Background(), PullRequest{Ref: ref})
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts, s1, _, img := firstRun(t, MountOverlay)
+	root := opts.Root
 	target := filepath.Join(t.TempDir(), "rootfs")
 	if _, err := s1.Mount(context.Background(), img.Digest, "c1", target); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,8 @@
 //
 // # State layout
 //
-// Options.RunDir (volatile; default StateDir; with MountRunDir a tmpfs of
-// its own, decision 0035):
+// Options.RunDir (volatile; default StateDir; best on a tmpfs, package
+// rundir, decision 0035):
 //
 //	runc/                      runc --root (runc's own state; never /run/runc)
 //	sandboxes/<id>/            sandbox.json and the pinned namespaces: net, ipc, uts
