@@ -94,13 +94,13 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	}
 	n := &node{log: cfg.logger}
 	// The agent and the runtime keep absolute paths (mount points, bundles).
-	for _, p := range []*string{&cfg.dataDir, &cfg.runDir} {
+	for flag, p := range map[string]*string{"--data-dir": &cfg.dataDir, "--run-dir": &cfg.runDir} {
 		if *p == "" {
 			continue
 		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
-			return nil, fmt.Errorf("data dir %q: %w", *p, err)
+			return nil, fmt.Errorf("%s %q: %w", flag, *p, err)
 		}
 		*p = abs
 	}

@@ -191,18 +191,10 @@ func (s *Service) restoreContainers(ctx context.Context) error {
 			// Prepare or Mount died before saving the state: a Mount may
 			// have mounted an overlay on the upper dir first.
 			s.log.WarnContext(ctx, "removing container dir without state", "container", e.Name(), "err", err)
-			upper := filepath.Join(dir, e.Name(), "upper")
-			targets, merr := overlayMountsUsing(upper)
-			if merr == nil {
-				for _, t := range targets {
-					merr = errors.Join(merr, unmount(t))
-				}
+			orphan := &container{Rootfs: Rootfs{ContainerID: e.Name(), Mode: MountOverlay, UpperDir: filepath.Join(s.containerDir(e.Name()), "upper")}, release: func() {}}
+			if err := s.unmountLocked(ctx, orphan); err != nil {
+				s.log.WarnContext(ctx, "container dir without state still mounted; keeping it", "container", e.Name(), "err", err)
 			}
-			if merr != nil {
-				s.log.WarnContext(ctx, "container dir without state still mounted; keeping it", "container", e.Name(), "err", merr)
-				continue
-			}
-			_ = cache.RemoveTree(filepath.Join(dir, e.Name()))
 			continue
 		}
 		if rel, err := s.store.Acquire(c.Image); err == nil {
