@@ -33,18 +33,57 @@ type cpuMeter struct {
 // runc's own processes; not runc's init once it joined the container's
 // cgroup, nor the container); and of that, this process alone (API
 // server, agent, image service and the benchmark's own client).
-type cpuTime struct{ total, outside, self time.Duration }
+//
+// machineBusy and machineIdle are the whole machine's CPU time busy and
+// idle (/proc/stat, 10 ms ticks): kernel threads and interrupts count
+// too, which no cgroup is charged for. When starts at once keep every
+// CPU busy, the batch lasts machineBusy / CPUs.
+type cpuTime struct{ total, outside, self, machineBusy, machineIdle time.Duration }
 
 func (c cpuTime) sub(d cpuTime) cpuTime {
-	return cpuTime{c.total - d.total, c.outside - d.outside, c.self - d.self}
+	return cpuTime{c.total - d.total, c.outside - d.outside, c.self - d.self, c.machineBusy - d.machineBusy, c.machineIdle - d.machineIdle}
 }
 
 func (c cpuTime) add(d cpuTime) cpuTime {
-	return cpuTime{c.total + d.total, c.outside + d.outside, c.self + d.self}
+	return cpuTime{c.total + d.total, c.outside + d.outside, c.self + d.self, c.machineBusy + d.machineBusy, c.machineIdle + d.machineIdle}
 }
 
 func (c cpuTime) div(n int) cpuTime {
-	return cpuTime{c.total / time.Duration(n), c.outside / time.Duration(n), c.self / time.Duration(n)}
+	d := time.Duration(n)
+	return cpuTime{c.total / d, c.outside / d, c.self / d, c.machineBusy / d, c.machineIdle / d}
+}
+
+// userHZ is the unit of /proc/stat (USER_HZ, 100 on every Linux
+// architecture Go supports).
+const userHZ = 100
+
+// machineCPU returns the machine's busy and idle CPU time since boot, from
+// the first line of /proc/stat (idle includes iowait).
+func machineCPU() (busy, idle time.Duration, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	// user nice system idle iowait irq softirq steal (guest time is
+	// already in user).
+	for i, v := range f[1:min(len(f), 9)] {
+		ticks, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		d := time.Duration(ticks) * time.Second / userHZ
+		if i == 3 || i == 4 {
+			idle += d
+		} else {
+			busy += d
+		}
+	}
+	return busy, idle, nil
 }
 
 // selfCPU is the CPU time this process (all its threads) used so far.
@@ -102,7 +141,11 @@ func (m *cpuMeter) read() (cpuTime, error) {
 	if err != nil {
 		return cpuTime{}, err
 	}
-	return cpuTime{total, outside, selfCPU()}, nil
+	busy, idle, err := machineCPU()
+	if err != nil {
+		return cpuTime{}, err
+	}
+	return cpuTime{total, outside, selfCPU(), busy, idle}, nil
 }
 
 func readUsage(path string) (time.Duration, error) {

@@ -101,7 +101,7 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(w, "(sequential deletes, not measured above: mean %.1f ms from Delete to the pod gone)\n", ms(r.seqDeleteMean))
 	}
 	if r.cpu {
-		fmt.Fprintln(w, "CPU ms/start: CPU time of everything the run started (API server, agent, image service, shims, runc, containers) while the starts ran, per start; concurrent: the batch's total / n. Outside containers: of it, what this process and the children in its cgroup used (shims, runc's own processes; not runc's init once in the container's cgroup, nor the container). This process: of that, the API server, agent, image service and this benchmark's client alone (for bare runc: the benchmark's own process)")
+		fmt.Fprintln(w, "CPU ms/start: CPU time of everything the run started (API server, agent, image service, shims, runc, containers) while the starts ran, per start; concurrent: the batch's total / n. Outside containers: of it, what this process and the children in its cgroup used (shims, runc's own processes; not runc's init once in the container's cgroup, nor the container). This process: of that, the API server, agent, image service and this benchmark's client alone (for bare runc: the benchmark's own process). Whole machine: all CPU time busy and idle per start (/proc/stat, in 10 ms ticks; kernel threads and interrupts included, and anything else running)")
 	}
 	p99 := func(s []sample) time.Duration { return percentile(latencies(s), 0.99) }
 	compare := func(label string, ours, bare []sample) {
@@ -115,6 +115,8 @@ func (r *results) print(w io.Writer) {
 			fmt.Fprintf(w, "; CPU per start %.1f vs %.1f ms (ratio %.2f; outside containers %.1f vs %.1f ms, of it shims and runc %.1f vs %.1f ms)",
 				ms(o.total), ms(b.total), float64(o.total)/float64(max(b.total, 1)), ms(o.outside), ms(b.outside),
 				ms(o.outside-o.self), ms(b.outside-b.self))
+			fmt.Fprintf(w, "; whole machine per start: busy %.1f vs %.1f ms, idle %.1f vs %.1f ms",
+				ms(o.machineBusy), ms(b.machineBusy), ms(o.machineIdle), ms(b.machineIdle))
 		}
 		fmt.Fprintln(w)
 	}
