@@ -126,19 +126,56 @@ func (b *bareRunc) bundle(id string) (string, error) {
 	return dir, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o600)
 }
 
-// start starts container id the given way and returns how long runc took.
-func (b *bareRunc) start(ctx context.Context, id, kind string) (time.Duration, error) {
+// bareStart is one prepared start: its bundle is written and its output
+// file open, so that only runc runs while it is timed.
+type bareStart struct {
+	runc, root  string
+	out         *os.File
+	invocations [][]string
+}
+
+// prepare writes container id's bundle and opens its output file.
+func (b *bareRunc) prepare(id, kind string) (*bareStart, error) {
 	dir, err := b.bundle(id)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	b.mu.Lock()
 	b.live[id] = true
 	b.mu.Unlock()
-	if kind == bareSplit {
-		return b.runc2(ctx, dir, []string{"create", "--bundle", dir, id}, []string{"start", id})
+	// Output goes to a file, not a pipe: the detached container keeps its
+	// stdio open, and a pipe would make Wait block until it exits.
+	out, err := os.Create(filepath.Join(dir, "runc.out"))
+	if err != nil {
+		return nil, err
 	}
-	return b.runc2(ctx, dir, []string{"run", "-d", "--bundle", dir, id})
+	s := &bareStart{runc: b.runc, root: b.root, out: out}
+	if kind == bareSplit {
+		s.invocations = [][]string{{"create", "--bundle", dir, id}, {"start", id}}
+	} else {
+		s.invocations = [][]string{{"run", "-d", "--bundle", dir, id}}
+	}
+	return s, nil
+}
+
+func (s *bareStart) close() { s.out.Close() }
+
+// run runs the start's runc invocations one after another and returns
+// their total time.
+func (s *bareStart) run(ctx context.Context) (time.Duration, error) {
+	var total time.Duration
+	for _, args := range s.invocations {
+		cmd := exec.CommandContext(ctx, s.runc, append([]string{"--root", s.root}, args...)...)
+		cmd.Stdout, cmd.Stderr = s.out, s.out
+		start := time.Now()
+		err := cmd.Run()
+		total += time.Since(start)
+		if err != nil {
+			msg, _ := os.ReadFile(s.out.Name())
+			return 0, fmt.Errorf("runc %s %s: %w: %s", args[0], args[len(args)-1], err, bytes.TrimSpace(msg))
+		}
+	}
+	return total, nil
 }
 
 // sequential times n starts one after another, each followed by an
@@ -148,8 +185,13 @@ func (b *bareRunc) sequential(ctx context.Context, n int, kind string, log *slog
 	var out []sample
 	for i := range n {
 		id := fmt.Sprintf("podstart-bare-%d-%s-%03d", os.Getpid(), kind[:3], i)
+		s, err := b.prepare(id, kind)
+		if err != nil {
+			return nil, err
+		}
 		cpu0 := b.meter.now()
-		d, err := b.start(ctx, id, kind)
+		d, err := s.run(ctx)
+		s.close()
 		if err != nil {
 			return nil, err
 		}
@@ -164,20 +206,43 @@ func (b *bareRunc) sequential(ctx context.Context, n int, kind string, log *slog
 	return out, nil
 }
 
-// concurrent times n `runc run -d` started at once, then deletes them.
+// concurrent times n `runc run -d` started at once, each from the moment
+// all were released (as the pods at once are), then deletes them. The
+// bundles are written before: a goroutine that wrote its bundle while
+// earlier runc processes kept the CPUs busy started its own clock up to
+// ~50 ms late.
 func (b *bareRunc) concurrent(ctx context.Context, n int, log *slog.Logger) ([]sample, error) {
-	log.Info("bare runc run -d, all at once, each timed on its own", "runs", n)
+	log.Info("bare runc run -d, all at once, each timed from the release", "runs", n)
 	out := make([]sample, n)
 	errs := make([]error, n)
+	starts := make([]*bareStart, n)
+	defer func() {
+		for _, s := range starts {
+			if s != nil {
+				s.close()
+			}
+		}
+	}()
+	for i := range n {
+		s, err := b.prepare(fmt.Sprintf("podstart-bare-%d-conc-%03d", os.Getpid(), i), bareRun)
+		if err != nil {
+			return nil, err
+		}
+		starts[i] = s
+	}
 	release := make(chan struct{})
+	var released time.Time
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			<-release
-			out[i].latency, errs[i] = b.start(ctx, fmt.Sprintf("podstart-bare-%d-conc-%03d", os.Getpid(), i), bareRun)
+			_, errs[i] = starts[i].run(ctx)
+			out[i].latency = time.Since(released)
 		})
 	}
+	// Wall and CPU time of the same span: the bundles' writing is in neither.
 	cpu0 := b.meter.now()
+	released = time.Now()
 	close(release)
 	wg.Wait()
 	cpu := b.meter.since(cpu0)
@@ -193,32 +258,6 @@ func (b *bareRunc) concurrent(ctx context.Context, n int, log *slog.Logger) ([]s
 	}
 	log.Info("bare runc run -d, all at once", "runs", n, "p50_ms", ms(percentile(latencies(out), 0.5)))
 	return out, nil
-}
-
-// runc2 runs the runc invocations one after another and returns their
-// total time.
-func (b *bareRunc) runc2(ctx context.Context, dir string, invocations ...[]string) (time.Duration, error) {
-	logPath := filepath.Join(dir, "runc.out")
-	out, err := os.Create(logPath)
-	if err != nil {
-		return 0, err
-	}
-	defer out.Close()
-	var total time.Duration
-	for _, args := range invocations {
-		// Output goes to a file, not a pipe: the detached container keeps
-		// its stdio open, and a pipe would make Wait block until it exits.
-		cmd := exec.CommandContext(ctx, b.runc, append([]string{"--root", b.root}, args...)...)
-		cmd.Stdout, cmd.Stderr = out, out
-		start := time.Now()
-		err := cmd.Run()
-		total += time.Since(start)
-		if err != nil {
-			msg, _ := os.ReadFile(logPath)
-			return 0, fmt.Errorf("runc %s %s: %w: %s", args[0], args[len(args)-1], err, bytes.TrimSpace(msg))
-		}
-	}
-	return total, nil
 }
 
 // delete removes container id and its bundle.

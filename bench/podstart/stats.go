@@ -73,10 +73,10 @@ func (r *results) print(w io.Writer) {
 			ms(percentile(d, 0.5)), ms(percentile(d, 0.9)), ms(percentile(d, 0.99)), ms(slices.Max(d)), c, out, self)
 	}
 	row("pods, sequential (create → Running via Watch)", r.seq, true)
-	row("pods, concurrent (each from its own create)", r.conc, true)
+	row("pods, concurrent (each from the batch's release)", r.conc, true)
 	row("pods, all", all, true)
 	row("bare runc run -d, sequential ("+r.bareSpec+")", r.bare, true)
-	row("bare runc run -d, concurrent", r.bareConc, true)
+	row("bare runc run -d, concurrent (each from the release)", r.bareConc, true)
 	if len(r.bareConc) > 0 {
 		row("bare runc run -d, all (same mix as pods, all)", bareAll, true)
 	}
