@@ -44,6 +44,7 @@ type envConfig struct {
 	busybox  string
 	workers  int  // 0: the agent's default
 	unpinned bool // runc.Options.UnpinnedStarts
+	perCPU   int  // runc.Options.StartsPerCPU
 	log      *slog.Logger
 }
 
@@ -174,7 +175,7 @@ func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	e.rt, err = runc.New(ctx, runc.Options{
 		StateDir: filepath.Join(e.dir, "runtime"), RunDir: filepath.Join(e.runDir(), "runtime"), RuncPath: cfg.runc,
 		ShimPath: cfg.shim, ShimArgs: cfg.shimArgs, CgroupParent: e.cgroup,
-		UnpinnedStarts: cfg.unpinned, Logger: e.log.With("component", "runtime"),
+		UnpinnedStarts: cfg.unpinned, StartsPerCPU: cfg.perCPU, Logger: e.log.With("component", "runtime"),
 	})
 	if err != nil {
 		return fmt.Errorf("runc runtime: %w", err)

@@ -34,6 +34,7 @@ type options struct {
 	bareSplit  int
 	workers    int
 	unpinned   bool
+	perCPU     int
 	cpuProfile string
 
 	bareSpec       string
@@ -59,7 +60,8 @@ func main() {
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes excluded; bare runc's sequential runs fall in between, while this process only spawns runc)")
-	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (at most two starts per CPU, each runc pinned to its CPU, decision 0034), as runc.Options.UnpinnedStarts")
+	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (at most -starts-per-cpu starts per CPU, each runc pinned to its CPU, decision 0034), as runc.Options.UnpinnedStarts")
+	flag.IntVar(&o.perCPU, "starts-per-cpu", 0, "start slots per CPU, as runc.Options.StartsPerCPU (0: the runtime's default, as in pacific dev)")
 	flag.IntVar(&o.workers, "agent-workers", 0, "host agent's parallel pod reconciles (0: the agent's default, as in pacific dev)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run (clean-up gets another minute)")
 	flag.DurationVar(&o.podTimeout, "pod-timeout", 60*time.Second, "bound on one pod reaching Running, or being gone after delete")
@@ -99,6 +101,9 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	if o.sequential < 0 || o.concurrent < 0 || o.sequential+o.concurrent < 1 || o.bare < 1 || o.bareSplit < 0 {
 		return nil, errors.New("-sequential/-concurrent must leave at least one pod and -bare must be positive")
 	}
+	if o.perCPU < 0 {
+		return nil, fmt.Errorf("-starts-per-cpu %d: must not be negative", o.perCPU)
+	}
 	if o.bareSpec != "pod" && o.bareSpec != "default" {
 		return nil, fmt.Errorf("-bare-spec %q: want pod or default", o.bareSpec)
 	}
@@ -118,7 +123,7 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	// the baseline's and, for the CPU meter, this process's.
 	top := fmt.Sprintf("/pacific-bench-podstart-%d", os.Getpid())
 	log.Info("starting the host in this process", "dir", dir, "runc", o.runc, "shim", shimPath)
-	e, err := startEnv(ctx, envConfig{dir: dir, cgroup: top + "/pods", runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, unpinned: o.unpinned, log: svcLog})
+	e, err := startEnv(ctx, envConfig{dir: dir, cgroup: top + "/pods", runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, unpinned: o.unpinned, perCPU: o.perCPU, log: svcLog})
 	if err != nil {
 		removeCgroups(context.WithoutCancel(ctx), top, log)
 		cleanupDir(dir, log)

@@ -65,8 +65,9 @@ type Config struct {
 	HostStatusInterval time.Duration
 	// Resync relists pods and local sandboxes this often (default 1m).
 	Resync time.Duration
-	// Workers reconcile pods in parallel (default 8: with start slots,
-	// two per CPU, the others prepare sandboxes and root filesystems).
+	// Workers reconcile pods in parallel (default 8: on 2 CPUs, with two
+	// start slots per CPU, four more pods get their sandboxes and root
+	// filesystems ready meanwhile).
 	Workers int
 	// BackoffBase and BackoffMax bound container restarts (CrashLoopBackOff)
 	// and image pull retries (ImagePullBackOff): the delay doubles from

@@ -45,11 +45,11 @@
 // (PID and start time), watches it through a pidfd and reads exit.json when
 // it exits. Containers keep their PIDs and are never restarted.
 //
-// Starts take a start slot (decision 0034): two per CPU the agent may use,
-// held until runc create/run has returned, with runc's own process pinned
-// to the slot's CPU by the shim (--runc-cpu). runc gives the container's
-// init the CPUs of its cgroup, so containers are not pinned.
-// Options.UnpinnedStarts turns this off.
+// Starts take a start slot (decision 0034): Options.StartsPerCPU (default
+// two) per CPU the agent may use, held until runc create/run has
+// returned, with runc's own process pinned to the slot's CPU by the shim
+// (--runc-cpu). runc gives the container's init the CPUs of its cgroup, so
+// containers are not pinned. Options.UnpinnedStarts turns this off.
 //
 // # Hardened defaults
 //

@@ -2,6 +2,7 @@ package runc
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -45,10 +46,14 @@ type Options struct {
 	NoSeccomp bool
 	// UnpinnedStarts turns off start slots (decision 0034): by default,
 	// when more than one CPU is allowed and runc resets the container's
-	// affinity (1.2.7, 1.3.1, 1.4.0 on), at most two container starts run
-	// per CPU at a time, each with runc's own process pinned to its CPU.
+	// affinity (1.2.7, 1.3.1, 1.4.0 on), at most StartsPerCPU container
+	// starts run per CPU at a time, each with runc's own process pinned to
+	// its CPU.
 	UnpinnedStarts bool
-	Logger         *slog.Logger
+	// StartsPerCPU is how many start slots each CPU has (default
+	// DefaultStartsPerCPU).
+	StartsPerCPU int
+	Logger       *slog.Logger
 }
 
 func (o *Options) setDefaults() error {
@@ -91,6 +96,12 @@ func (o *Options) setDefaults() error {
 	}
 	if o.DefaultPidsLimit == 0 {
 		o.DefaultPidsLimit = 4096
+	}
+	switch {
+	case o.StartsPerCPU < 0:
+		return fmt.Errorf("runc runtime: StartsPerCPU %d is negative", o.StartsPerCPU)
+	case o.StartsPerCPU == 0:
+		o.StartsPerCPU = DefaultStartsPerCPU
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +36,23 @@ func TestDefaultShim(t *testing.T) {
 	}
 	if path, _ := DefaultShim(filepath.Join(other, "pacific")); path == filepath.Join(other, ShimBinary) {
 		t.Fatal("a directory was taken for the shim")
+	}
+}
+
+func TestStartsPerCPUOption(t *testing.T) {
+	o := Options{StateDir: t.TempDir()}
+	if err := o.setDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	if o.StartsPerCPU != DefaultStartsPerCPU {
+		t.Fatalf("StartsPerCPU defaulted to %d, want %d", o.StartsPerCPU, DefaultStartsPerCPU)
+	}
+	o = Options{StateDir: t.TempDir(), StartsPerCPU: 1}
+	if err := o.setDefaults(); err != nil || o.StartsPerCPU != 1 {
+		t.Fatalf("StartsPerCPU 1: %d, %v; want it kept", o.StartsPerCPU, err)
+	}
+	o = Options{StateDir: t.TempDir(), StartsPerCPU: -1}
+	if err := o.setDefaults(); err == nil || !strings.Contains(err.Error(), "StartsPerCPU") {
+		t.Fatalf("StartsPerCPU -1: %v, want an error naming it", err)
 	}
 }

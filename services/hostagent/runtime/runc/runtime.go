@@ -76,7 +76,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 			return nil, err
 		}
 		if len(cpus) > 1 {
-			r.slots = newStartSlots(cpus, slotsPerCPU)
+			r.slots = newStartSlots(cpus, opts.StartsPerCPU)
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(opts.StateDir, "logs"), 0o700); err != nil {

@@ -10,14 +10,16 @@ import (
 )
 
 // startSlots gives each container start a CPU for runc's process while
-// `runc create` (or `run --detach`) runs: at most slotsPerCPU starts per
-// CPU at a time, each runc pinned to its CPU by the shim (decision 0034).
+// `runc create` (or `run --detach`) runs: at most Options.StartsPerCPU
+// starts per CPU at a time, each runc pinned to its CPU by the shim
+// (decision 0034).
 // runc itself gives the container's init the CPUs of its cgroup.
 type startSlots struct{ free chan int }
 
-// slotsPerCPU: with one, a runc waiting on its init leaves its CPU idle
-// when only runc work is left; two keep both busy (decision 0034).
-const slotsPerCPU = 2
+// DefaultStartsPerCPU: with one slot per CPU, a runc waiting on its init
+// leaves its CPU idle when only runc work is left; two keep them busy, and
+// three or four did no better (decision 0034).
+const DefaultStartsPerCPU = 2
 
 // newStartSlots hands out each CPU perCPU times, the CPUs in turn, so
 // that the first starts go to different CPUs.
