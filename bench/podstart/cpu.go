@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,4 +210,40 @@ func ownCgroup(controller string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("/proc/self/cgroup: no %s hierarchy", controller)
+}
+
+// waitQuiet waits until the machine has been nearly idle (at most 5 % of
+// its CPU time busy) over 200 ms, so that a batch does not pay for what the
+// one before it left behind: the agent's deferred Event writes, the
+// kernel's clean-up of deleted namespaces and cgroups. It gives up after 5 s
+// and says so.
+func waitQuiet(ctx context.Context, log *slog.Logger) error {
+	const window, maxBusy, giveUp = 200 * time.Millisecond, 0.05, 5 * time.Second
+	deadline := time.Now().Add(giveUp)
+	busy0, idle0, err := machineCPU()
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(window)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-t.C:
+		}
+		busy, idle, err := machineCPU()
+		if err != nil {
+			return err
+		}
+		db, di := busy-busy0, idle-idle0
+		if db+di > 0 && float64(db) <= maxBusy*float64(db+di) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			log.Warn("machine not quiet before the batch; measuring anyway", "busy_pct", math.Round(100*float64(db)/float64(max(db+di, 1))))
+			return nil
+		}
+		busy0, idle0 = busy, idle
+	}
 }

@@ -192,11 +192,17 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if res.bare, err = b.sequential(ctx, o.bare, bareRun, log); err != nil {
 		return fmt.Errorf("bare runc: %w", err)
 	}
+	if err := waitQuiet(ctx, log); err != nil {
+		return err
+	}
 	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, meter, res, stopProfile, log); err != nil {
 		return fmt.Errorf("concurrent pods: %w", err)
 	}
 	stopProfile()
 	if o.concurrent > 0 && o.bareConcurrent {
+		if err := waitQuiet(ctx, log); err != nil {
+			return err
+		}
 		if res.bareConc, err = b.concurrent(ctx, o.concurrent, log); err != nil {
 			return fmt.Errorf("bare runc concurrent: %w", err)
 		}

@@ -8,7 +8,11 @@
 //   - arguments: shim.Config.Args (--id, --bundle, --runc, --runc-root,
 //     --log-path, --log-max-bytes, --log-max-files, [--tty], [--start],
 //     [--runc-cpu N]: runc's own process runs on CPU N only; runc gives
-//     the container's init the CPUs of its cgroup (decision 0034));
+//     the container's init the CPUs of its cgroup (decision 0034);
+//     [--runc-fd N]: runc is executed from inherited fd N, the agent's
+//     sealed in-memory copy of it (decision 0036), not from --runc, which
+//     still names it in messages; the fd reaches neither runc nor the
+//     container);
 //   - fd 3, the sync pipe: one JSON line, {"pid":N} once `runc create`
 //     (`runc run --detach` with --start) returned, else {"error":"..."}
 //     (with "runcFailed":true when runc failed: the agent reads runc's
@@ -55,6 +59,7 @@ struct config {
 	long long log_max_bytes;
 	int log_max_files, tty, start;
 	int runc_cpu; /* -1: runc runs where the shim may */
+	int runc_fd;  /* -1: exec runc from c->runc */
 };
 
 static const char *container_id = "";
@@ -159,6 +164,7 @@ static int parse_args(int argc, char **argv, struct config *c) {
 	memset(c, 0, sizeof *c);
 	c->runc = "runc";
 	c->runc_cpu = -1;
+	c->runc_fd = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] == '-' && a[1] == '-')
@@ -199,7 +205,10 @@ static int parse_args(int argc, char **argv, struct config *c) {
 			c->log_max_files = (int)n;
 		else if (!strcmp(a, "runc-cpu") && parse_int(v, &n) && n >= 0 && n < CPU_SETSIZE)
 			c->runc_cpu = (int)n;
-		else if (!strcmp(a, "log-max-bytes") || !strcmp(a, "log-max-files") || !strcmp(a, "runc-cpu")) {
+		else if (!strcmp(a, "runc-fd") && parse_int(v, &n) && n > SYNC_FD && n <= INT_MAX)
+			c->runc_fd = (int)n;
+		else if (!strcmp(a, "log-max-bytes") || !strcmp(a, "log-max-files") || !strcmp(a, "runc-cpu") ||
+		         !strcmp(a, "runc-fd")) {
 			fprintf(stderr, "shim: invalid value %s for flag -%s\n", v, a);
 			return -1;
 		} else {
@@ -477,6 +486,12 @@ static int create(const struct config *c, sigset_t *origmask, int sfd, struct st
 	argv[n++] = c->id;
 	argv[n] = NULL;
 
+	char exe[64];
+	const char *runc_exe = c->runc;
+	if (c->runc_fd >= 0) {
+		snprintf(exe, sizeof exe, "/proc/self/fd/%d", c->runc_fd);
+		runc_exe = exe;
+	}
 	pid_t runc = fork();
 	if (runc < 0)
 		fail("fork runc: %s", strerror(errno));
@@ -493,10 +508,14 @@ static int create(const struct config *c, sigset_t *origmask, int sfd, struct st
 		int o = c->tty ? runc_out : out_p[1], e = c->tty ? runc_out : err_p[1];
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(127);
-		execv(c->runc, (char *const *)argv);
+		execv(runc_exe, (char *const *)argv);
 		dprintf(2, "exec %s: %s\n", c->runc, strerror(errno));
 		_exit(127);
 	}
+	/* The copy stays referenced by the agent; the shim, which outlives
+	 * runc, does not keep it. */
+	if (c->runc_fd >= 0)
+		close(c->runc_fd);
 	if (!c->tty) {
 		close(out_p[1]);
 		close(err_p[1]);
@@ -599,6 +618,12 @@ int main(int argc, char **argv) {
 	container_id = c.id;
 	/* The sync pipe must not leak into runc and the container. */
 	fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC);
+	/* Neither must runc's own executable: exec opens it before the
+	 * close-on-exec fds are closed. */
+	if (c.runc_fd >= 0 && fcntl(c.runc_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "shim: --runc-fd %d: %s\n", c.runc_fd, strerror(errno));
+		return 2;
+	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		fail("set subreaper: %s", strerror(errno));
 	/* Signals meant for the agent's session do not stop the shim. Caught,

@@ -26,6 +26,9 @@ type Runtime struct {
 	version  string
 	// slots, if set, pins each start's runc to a CPU of its own.
 	slots *startSlots
+	// runcExe, if set, is the sealed copy of runc the shims execute
+	// (decision 0036); nil: they execute opts.RuncPath.
+	runcExe *os.File
 
 	// done is closed by Close: it stops the watchers of adopted shims.
 	done      chan struct{}
@@ -70,6 +73,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	r.version = version
+	if r.runcExe, err = sealedCopy(ctx, opts.RuncPath); err != nil {
+		r.log.Info("containers start from runc's path, not a sealed copy", "runc", opts.RuncPath, "reason", err)
+	}
 	if !opts.UnpinnedStarts && resetsInitAffinity(version) {
 		cpus, err := allowedCPUs()
 		if err != nil {
@@ -113,7 +119,12 @@ func (r *Runtime) RuncVersion() string { return r.version }
 // Close stops watching containers; they keep running (a new Runtime over
 // the same state dir re-adopts them). The Runtime must not be used after.
 func (r *Runtime) Close() error {
-	r.closeOnce.Do(func() { close(r.done) })
+	r.closeOnce.Do(func() {
+		close(r.done)
+		if r.runcExe != nil {
+			r.runcExe.Close()
+		}
+	})
 	return nil
 }
 

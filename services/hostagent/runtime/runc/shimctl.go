@@ -37,6 +37,9 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 		LogPath: m.LogPath, LogMaxBytes: r.opts.LogMaxBytes, LogMaxFiles: r.opts.LogMaxFiles,
 		TTY: m.TTY, Start: start,
 	}
+	if r.runcExe != nil {
+		cfg.RuncFD = shim.SyncFD + 1
+	}
 	if r.slots != nil {
 		cpu, err := r.slots.acquire(ctx)
 		if err != nil {
@@ -61,6 +64,9 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 	cmd.Dir = m.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{syncW} // fd 3 = shim.SyncFD
+	if r.runcExe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, r.runcExe) // fd 4 = cfg.RuncFD
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	syncW.Close()

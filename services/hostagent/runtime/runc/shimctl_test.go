@@ -20,6 +20,9 @@ func TestShimRejectsBadArguments(t *testing.T) {
 		{[]string{"--id", "c"}, "--bundle"},
 		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--runc-cpu", "-1"}, "runc-cpu"},
 		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--runc-cpu", "1024"}, "runc-cpu"},
+		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--runc-fd", "3"}, "runc-fd"},
+		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--runc-fd", "x"}, "runc-fd"},
+		{[]string{"--id", "c", "--bundle", "/b", "--runc-root", "/r", "--log-path", "/l", "--runc-fd", "99"}, "runc-fd"},
 	} {
 		cmd := exec.Command(path, append(append([]string{}, args...), tc.args...)...)
 		cmd.Env = append(cmd.Environ(), env...)

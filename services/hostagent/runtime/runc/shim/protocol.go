@@ -28,6 +28,11 @@ type Config struct {
 	// 0034); runc gives the container's init the CPUs of its cgroup.
 	PinRunc bool
 	RuncCPU int
+	// RuncFD, when above SyncFD, is an fd the shim inherits holding runc's
+	// executable (the runtime's sealed in-memory copy, decision 0036): runc
+	// is executed from it, not from Runc, which still names it in
+	// messages. Neither runc nor the container inherit it.
+	RuncFD int
 }
 
 // MaxCPU bounds --runc-cpu (glibc's CPU_SETSIZE, as the C shim's).
@@ -61,6 +66,9 @@ func (c Config) Args() []string {
 	if c.PinRunc {
 		a = append(a, "--runc-cpu", strconv.Itoa(c.RuncCPU))
 	}
+	if c.RuncFD > SyncFD {
+		a = append(a, "--runc-fd", strconv.Itoa(c.RuncFD))
+	}
 	return a
 }
 
@@ -82,6 +90,14 @@ func parseArgs(args []string) (Config, error) {
 			return fmt.Errorf("want a CPU number from 0 to %d", MaxCPU-1)
 		}
 		c.PinRunc, c.RuncCPU = true, n
+		return nil
+	})
+	fs.Func("runc-fd", "execute runc from this inherited fd", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= SyncFD {
+			return fmt.Errorf("want an fd number above %d", SyncFD)
+		}
+		c.RuncFD = n
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {

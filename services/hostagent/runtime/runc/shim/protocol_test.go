@@ -22,6 +22,10 @@ func TestArgsRoundTrip(t *testing.T) {
 	if got, err := parseArgs(c.Args()); err != nil || got != c {
 		t.Fatalf("round trip with Start: %+v, %v; want %+v", got, err, c)
 	}
+	c.PinRunc, c.RuncCPU, c.RuncFD = true, 1, 4
+	if got, err := parseArgs(c.Args()); err != nil || got != c {
+		t.Fatalf("round trip with --runc-cpu and --runc-fd: %+v, %v; want %+v", got, err, c)
+	}
 	if _, err := parseArgs([]string{"--id", "x"}); err == nil {
 		t.Fatal("missing flags accepted")
 	}

@@ -38,9 +38,17 @@ func Main(args []string) int {
 		return 2
 	}
 	log = log.With("container", cfg.ID)
-	// The sync pipe must not leak into runc and the container.
+	// The sync pipe must not leak into runc and the container; nor must
+	// runc's executable (exec opens it before closing such fds).
 	unix.CloseOnExec(SyncFD)
 	syncPipe := os.NewFile(SyncFD, "sync")
+	if cfg.RuncFD > 0 {
+		if _, err := unix.FcntlInt(uintptr(cfg.RuncFD), unix.F_GETFD, 0); err != nil {
+			log.Error("shim: bad arguments: --runc-fd", "fd", cfg.RuncFD, "err", err)
+			return 2
+		}
+		unix.CloseOnExec(cfg.RuncFD)
+	}
 	if err := run(cfg, syncPipe, log); err != nil {
 		log.Error("shim failed", "err", err)
 		return 1
@@ -131,6 +139,12 @@ func create(cfg Config, w *logs.Writer, copiers *sync.WaitGroup, log *slog.Logge
 	}
 	defer devnull.Close()
 	cmd := exec.Command(cfg.Runc)
+	if cfg.RuncFD > 0 {
+		cmd = exec.Command(fmt.Sprintf("/proc/self/fd/%d", cfg.RuncFD))
+		cmd.Args[0] = cfg.Runc
+		// The shim outlives runc; the agent keeps the copy.
+		defer unix.Close(cfg.RuncFD)
+	}
 	cmd.Stdin = devnull
 	var closeAfter []*os.File
 	var console chan consoleResult
