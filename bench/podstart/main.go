@@ -192,8 +192,10 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if res.bare, err = b.sequential(ctx, o.bare, bareRun, log); err != nil {
 		return fmt.Errorf("bare runc: %w", err)
 	}
-	if err := waitQuiet(ctx, log); err != nil {
-		return err
+	if o.concurrent > 0 {
+		if err := waitQuiet(ctx, log); err != nil {
+			return err
+		}
 	}
 	if err := e.concurrent(ctx, o.concurrent, o.podTimeout, meter, res, stopProfile, log); err != nil {
 		return fmt.Errorf("concurrent pods: %w", err)
