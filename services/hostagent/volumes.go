@@ -77,6 +77,9 @@ func mountTmpfs(dir, sizeLimit string) error {
 // removes them.
 func (a *Agent) removeVolumes(uid string) error {
 	dir := filepath.Join(a.podDir(uid), "volumes")
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	mps, err := mountsUnder(dir)
 	if err != nil {
 		return err
