@@ -404,12 +404,6 @@ func lower(s string) string {
 
 // removeUnmounted removes dir unless something is mounted inside it.
 func removeUnmounted(dir string) error {
-	// Nothing can be mounted below a dir that is not there: skip reading
-	// the host's mount table (most pods have no volumes dir, and no dir
-	// in the state dir at all).
-	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
 	mps, err := mountsUnder(dir)
 	if err != nil {
 		return err

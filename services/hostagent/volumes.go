@@ -77,9 +77,6 @@ func mountTmpfs(dir, sizeLimit string) error {
 // removes them.
 func (a *Agent) removeVolumes(uid string) error {
 	dir := filepath.Join(a.podDir(uid), "volumes")
-	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
 	mps, err := mountsUnder(dir)
 	if err != nil {
 		return err
@@ -95,6 +92,12 @@ func (a *Agent) removeVolumes(uid string) error {
 
 // mountsUnder lists the mount points at or below dir, in mount order.
 func mountsUnder(dir string) ([]string, error) {
+	// Nothing is mounted below a dir that is not there: skip reading the
+	// host's mount table (a pod's clean-up asks for its volumes dir and
+	// its state-dir dir, which most pods don't have).
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	mounts, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
