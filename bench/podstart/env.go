@@ -45,12 +45,15 @@ type envConfig struct {
 	workers  int  // 0: the agent's default
 	unpinned bool // runc.Options.UnpinnedStarts
 	perCPU   int  // runc.Options.StartsPerCPU
-	log      *slog.Logger
+	// grpcImages: the agent calls the image service over loopback gRPC
+	// (else in-process, as pacific dev).
+	grpcImages bool
+	log        *slog.Logger
 }
 
 // env is one host in this process, assembled like cmd/pacific's dev mode:
-// API server, loopback registry, image service behind its gRPC API on
-// loopback, runc runtime with this executable as shim, host agent.
+// API server, loopback registry, image service (called in-process; its gRPC
+// API served on loopback), runc runtime, host agent.
 type env struct {
 	dir    string
 	log    *slog.Logger
@@ -150,7 +153,7 @@ func (e *env) startRegistry(ctx context.Context, busybox string) error {
 	return nil
 }
 
-// startNode starts the image service (gRPC on loopback), the runc runtime
+// startNode starts the image service (and its gRPC API on loopback), the runc runtime
 // and the host agent, as cmd/pacific/node.go does.
 func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	var err error
@@ -165,8 +168,12 @@ func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 		return fmt.Errorf("image service listener: %w", err)
 	}
 	go e.imageSrv.Serve(imageLis)
-	if e.conn, err = grpc.NewClient(imageLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-		return fmt.Errorf("image service client: %w", err)
+	var images hostagent.Images = imageclient.NewLocal(e.images)
+	if cfg.grpcImages {
+		if e.conn, err = grpc.NewClient(imageLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+			return fmt.Errorf("image service client: %w", err)
+		}
+		images = imageclient.New(imagev1.NewImageServiceClient(e.conn))
 	}
 	// As pacific dev: volatile files on a tmpfs of their own.
 	if err := rundir.Mount(e.runDir()); err != nil {
@@ -187,7 +194,7 @@ func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	e.agent, err = hostagent.New(hostagent.Config{
 		AgentAddress: agentLis.Addr().String(),
 		Client:       e.c, HostName: hostName, Runtime: e.rt,
-		Images:   imageclient.New(imagev1.NewImageServiceClient(e.conn)),
+		Images:   images,
 		StateDir: filepath.Join(e.dir, "agent"),
 		RunDir:   filepath.Join(e.runDir(), "agent"),
 		Workers:  cfg.workers,

@@ -35,6 +35,7 @@ type options struct {
 	workers    int
 	unpinned   bool
 	perCPU     int
+	imageCalls string
 	cpuProfile string
 
 	bareSpec       string
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
+	flag.StringVar(&o.imageCalls, "image-calls", "local", "how the agent calls the image service: local (in-process, as pacific dev) or grpc (over loopback gRPC, as a hostagent with --image-service)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes excluded; bare runc's sequential runs fall in between, while this process only spawns runc)")
 	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (at most -starts-per-cpu starts per CPU, each runc pinned to its CPU, decision 0034), as runc.Options.UnpinnedStarts")
 	flag.IntVar(&o.perCPU, "starts-per-cpu", 0, "start slots per CPU, as runc.Options.StartsPerCPU (0: the runtime's default, as in pacific dev)")
@@ -104,6 +106,9 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	if o.perCPU < 0 {
 		return nil, fmt.Errorf("-starts-per-cpu %d: must not be negative", o.perCPU)
 	}
+	if o.imageCalls != "local" && o.imageCalls != "grpc" {
+		return nil, fmt.Errorf("-image-calls %q: want local or grpc", o.imageCalls)
+	}
 	if o.bareSpec != "pod" && o.bareSpec != "default" {
 		return nil, fmt.Errorf("-bare-spec %q: want pod or default", o.bareSpec)
 	}
@@ -123,7 +128,7 @@ func bench(ctx context.Context, o options, log, svcLog *slog.Logger) (*results, 
 	// the baseline's and, for the CPU meter, this process's.
 	top := fmt.Sprintf("/pacific-bench-podstart-%d", os.Getpid())
 	log.Info("starting the host in this process", "dir", dir, "runc", o.runc, "shim", shimPath)
-	e, err := startEnv(ctx, envConfig{dir: dir, cgroup: top + "/pods", runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, unpinned: o.unpinned, perCPU: o.perCPU, log: svcLog})
+	e, err := startEnv(ctx, envConfig{dir: dir, cgroup: top + "/pods", runc: o.runc, shim: shimPath, shimArgs: shimArgs, busybox: o.busybox, workers: o.workers, unpinned: o.unpinned, perCPU: o.perCPU, grpcImages: o.imageCalls == "grpc", log: svcLog})
 	if err != nil {
 		removeCgroups(context.WithoutCancel(ctx), top, log)
 		cleanupDir(dir, log)

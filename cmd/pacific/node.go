@@ -122,14 +122,22 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 			}
 		}
 	}
-	clientTLS, err := cfg.tls.Client()
-	if err != nil {
-		n.close()
-		return nil, fmt.Errorf("host TLS: %w", err)
-	}
-	if n.conn, err = grpc.NewClient(imageAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS))); err != nil {
-		n.close()
-		return nil, fmt.Errorf("image service at %s: %w", imageAddr, err)
+	// The agent calls an embedded image service directly (decision 0037);
+	// its gRPC API stays served for tools and prefetch.
+	var images hostagent.Images
+	if n.images != nil {
+		images = imageclient.NewLocal(n.images)
+	} else {
+		clientTLS, err := cfg.tls.Client()
+		if err != nil {
+			n.close()
+			return nil, fmt.Errorf("host TLS: %w", err)
+		}
+		if n.conn, err = grpc.NewClient(imageAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS))); err != nil {
+			n.close()
+			return nil, fmt.Errorf("image service at %s: %w", imageAddr, err)
+		}
+		images = imageclient.New(imagev1.NewImageServiceClient(n.conn))
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -171,7 +179,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 	n.agent, err = hostagent.New(hostagent.Config{
 		AgentAddress: n.agentLis.Addr().String(),
 		Client:       cfg.api, HostName: cfg.hostName, Runtime: n.runtime,
-		Images: imageclient.New(imagev1.NewImageServiceClient(n.conn)), StateDir: filepath.Join(cfg.dataDir, "agent"), RunDir: filepath.Join(runDir, "agent"),
+		Images: images, StateDir: filepath.Join(cfg.dataDir, "agent"), RunDir: filepath.Join(runDir, "agent"),
 		Logger: cfg.logger, LeaseDuration: cfg.leaseDuration, RenewInterval: cfg.renewInterval,
 	})
 	if err != nil {

@@ -138,7 +138,7 @@ func (e *agentEnv) start() {
 		Client:             e.c,
 		HostName:           testHost,
 		Runtime:            e.rt,
-		Images:             imageService{e.imgs},
+		Images:             LocalImages(e.imgs),
 		StateDir:           filepath.Join(e.dir, "agent"),
 		RunDir:             filepath.Join(e.runDir(), "agent"),
 		Logger:             testLogger(),
