@@ -20,6 +20,8 @@ type cli struct {
 	path string
 	root string
 	env  []string // added to runc's environment (Options.ChildEnv)
+	// exe, if set, is the sealed copy the commands run from (see start).
+	exe *sealedRunc
 }
 
 func (c cli) command(ctx context.Context, args ...string) *exec.Cmd {
@@ -30,12 +32,21 @@ func (c cli) command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// start starts a command made by command: from the sealed copy of runc
+// when there is one, so that runc exec makes no copy of its own for the
+// process's init (decision 0036).
+func (c cli) start(cmd *exec.Cmd) error { return c.exe.start(cmd) }
+
 // run runs runc and maps its failures onto the runtime's errors.
 func (c cli) run(ctx context.Context, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := c.command(ctx, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err := c.start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		return nil, c.wrap(args, stderr.String(), err)
 	}
 	return stdout.Bytes(), nil

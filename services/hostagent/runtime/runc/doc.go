@@ -51,9 +51,11 @@
 // (--runc-cpu). runc gives the container's init the CPUs of its cgroup, so
 // containers are not pinned. Options.UnpinnedStarts turns this off.
 //
-// The shims execute runc from a sealed in-memory copy the runtime makes
-// once (decision 0036), so that runc skips making its own protected copy
-// per start; runc's path is used when the copy cannot be made.
+// The shims, and the runc commands the runtime runs itself, execute runc
+// from a sealed in-memory copy the runtime makes once (decision 0036), so
+// that runc skips making its own protected copy per start and one binary
+// handles every container; runc's path is used when the copy cannot be
+// made.
 //
 // # Hardened defaults
 //

@@ -62,7 +62,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, spec runtime.ExecSpec) (r
 	args = append(args, id)
 	args = append(args, spec.Args...)
 	p.cmd = r.cli.command(context.Background(), args...)
-	if err := p.start(spec); err != nil {
+	if err := p.start(spec, r.cli.start); err != nil {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("exec in container %s: %w", id, err)
 	}
@@ -84,7 +84,8 @@ type execProcess struct {
 	err    error
 }
 
-func (p *execProcess) start(spec runtime.ExecSpec) error {
+// start starts p.cmd with start (the runtime's cli.start).
+func (p *execProcess) start(spec runtime.ExecSpec, start func(*exec.Cmd) error) error {
 	if !spec.TTY {
 		p.cmd.Stdout, p.cmd.Stderr = spec.Stdout, spec.Stderr
 		var stdin io.WriteCloser
@@ -95,7 +96,7 @@ func (p *execProcess) start(spec runtime.ExecSpec) error {
 			}
 		}
 		p.cmd.WaitDelay = 5 * time.Second
-		if err := p.cmd.Start(); err != nil {
+		if err := start(p.cmd); err != nil {
 			return err
 		}
 		if stdin != nil {
@@ -121,7 +122,7 @@ func (p *execProcess) start(spec runtime.ExecSpec) error {
 	}
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = slave, slave, slave
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := p.cmd.Start(); err != nil {
+	if err := start(p.cmd); err != nil {
 		master.Close()
 		return err
 	}

@@ -28,7 +28,7 @@ type Runtime struct {
 	slots *startSlots
 	// runcExe, if set, is the sealed copy of runc the shims execute
 	// (decision 0036); nil: they execute opts.RuncPath.
-	runcExe *os.File
+	runcExe *sealedRunc
 
 	// done is closed by Close: it stops the watchers of adopted shims.
 	done      chan struct{}
@@ -73,8 +73,11 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	r.version = version
-	if r.runcExe, err = sealedCopy(ctx, opts.RuncPath); err != nil {
+	if exe, err := sealedCopy(ctx, opts.RuncPath); err != nil {
 		r.log.Info("containers start from runc's path, not a sealed copy", "runc", opts.RuncPath, "reason", err)
+	} else {
+		r.runcExe = &sealedRunc{f: exe}
+		r.cli.exe = r.runcExe
 	}
 	if !opts.UnpinnedStarts && resetsInitAffinity(version) {
 		cpus, err := allowedCPUs()
@@ -121,9 +124,7 @@ func (r *Runtime) RuncVersion() string { return r.version }
 func (r *Runtime) Close() error {
 	r.closeOnce.Do(func() {
 		close(r.done)
-		if r.runcExe != nil {
-			r.runcExe.Close()
-		}
+		r.runcExe.close()
 	})
 	return nil
 }

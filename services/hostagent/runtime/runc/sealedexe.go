@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,6 +17,11 @@ import (
 // sealedSeals are the seals runc checks before it trusts /proc/self/exe
 // as a copy no container can write to (runc's exeseal.IsSelfExeCloned).
 const sealedSeals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+
+// minSealedFD is the lowest fd number of the sealed copy. Starting a child,
+// Go moves the child's stdio, extra files and an error pipe to low fds
+// (from 3 up, a few at most) before exec; a higher number survives that.
+const minSealedFD = 64
 
 // sealedCopy copies the runc executable at path into a sealed memfd
 // (decision 0036). A runc executed from it finds its /proc/self/exe
@@ -47,7 +53,14 @@ func sealedCopy(ctx context.Context, path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), "memfd:runc")
+	// Children exec the copy by its fd number, which must stay clear of
+	// the numbers a fork uses to arrange the child's stdio (see start).
+	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, minSealedFD)
+	unix.Close(fd)
+	if err != nil {
+		return nil, fmt.Errorf("move the copy's fd: %w", err)
+	}
+	f := os.NewFile(uintptr(high), "memfd:runc")
 	ok := false
 	defer func() {
 		if !ok {
@@ -82,3 +95,50 @@ func sealedCopy(ctx context.Context, path string) (*os.File, error) {
 
 // fdPath names f's file through this process's fd table.
 func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// sealedRunc is the runtime's sealed copy of runc, shared by the shims,
+// which get it as an fd, and the runc commands the runtime runs itself
+// (exec, kill, delete...), which execute it by its /proc/self/fd path.
+type sealedRunc struct {
+	mu sync.RWMutex
+	f  *os.File // nil once closed
+}
+
+// file returns the copy (nil once closed). A closed copy handed to a
+// child makes its start fail; it never runs anything else.
+func (s *sealedRunc) file() *os.File {
+	if s == nil {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.f
+}
+
+// start starts cmd (a runc command) from the copy while it is open. The
+// fd is close-on-exec: the child still has it when exec opens the path,
+// and runc does not inherit it. A command with ExtraFiles runs from its
+// path: they take fd numbers in the child without bound.
+func (s *sealedRunc) start(cmd *exec.Cmd) error {
+	if s == nil || len(cmd.ExtraFiles) > 0 {
+		return cmd.Start()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.f != nil {
+		cmd.Path = fdPath(s.f)
+	}
+	return cmd.Start()
+}
+
+func (s *sealedRunc) close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+}

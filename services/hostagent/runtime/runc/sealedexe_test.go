@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -84,6 +85,22 @@ func TestContainersStartFromSealedRunc(t *testing.T) {
 	out, _, code, err := e.execOut("sealed", runtime.ExecSpec{Args: []string{"ls", "-l", "/proc/1/fd/", "/proc/self/fd/"}})
 	if err != nil || code != 0 || strings.Contains(out, "memfd") {
 		t.Fatalf("container's fds: %q %d %v; want no memfd", out, code, err)
+	}
+	// runc exec (probes, pacctl exec) runs from the copy too: the exec'd
+	// process's parent is that runc.
+	p, err := e.rt.Exec(ctx, "sealed", runtime.ExecSpec{Args: []string{"sleep", "30"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runcExe, err := os.Readlink("/proc/" + strconv.Itoa(p.(*execProcess).cmd.Process.Pid) + "/exe")
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(runcExe, "/memfd:runc") {
+		t.Fatalf("runc exec ran %q (%v), want runc's sealed copy /memfd:runc", runcExe, err)
 	}
 	e.rt.mu.Lock()
 	c := e.rt.containers["sealed"]

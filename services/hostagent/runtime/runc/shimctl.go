@@ -37,7 +37,8 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 		LogPath: m.LogPath, LogMaxBytes: r.opts.LogMaxBytes, LogMaxFiles: r.opts.LogMaxFiles,
 		TTY: m.TTY, Start: start,
 	}
-	if r.runcExe != nil {
+	runcExe := r.runcExe.file()
+	if runcExe != nil {
 		cfg.RuncFD = shim.SyncFD + 1
 	}
 	if r.slots != nil {
@@ -64,8 +65,8 @@ func (r *Runtime) spawnShim(ctx context.Context, m containerMeta, start bool) (*
 	cmd.Dir = m.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{syncW} // fd 3 = shim.SyncFD
-	if r.runcExe != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, r.runcExe) // fd 4 = cfg.RuncFD
+	if runcExe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, runcExe) // fd 4 = cfg.RuncFD
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
