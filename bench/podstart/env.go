@@ -153,8 +153,8 @@ func (e *env) startRegistry(ctx context.Context, busybox string) error {
 	return nil
 }
 
-// startNode starts the image service (and its gRPC API on loopback), the runc runtime
-// and the host agent, as cmd/pacific/node.go does.
+// startNode starts the image service (and its gRPC API on loopback), the
+// runc runtime and the host agent, as cmd/pacific/node.go does.
 func (e *env) startNode(ctx context.Context, cfg envConfig) error {
 	var err error
 	e.images, err = imagesvc.New(ctx, imagesvc.Options{Root: filepath.Join(e.dir, "images"), Logger: e.log.With("component", "imagesvc")})

@@ -33,8 +33,8 @@ func (c cli) command(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 // start starts a command made by command: from the sealed copy of runc
-// when there is one, so that runc exec makes no copy of its own for the
-// process's init (decision 0036).
+// when there is one, the binary that created the containers (decision
+// 0036).
 func (c cli) start(cmd *exec.Cmd) error { return c.exe.start(cmd) }
 
 // run runs runc and maps its failures onto the runtime's errors.

@@ -26,8 +26,9 @@ type Runtime struct {
 	version  string
 	// slots, if set, pins each start's runc to a CPU of its own.
 	slots *startSlots
-	// runcExe, if set, is the sealed copy of runc the shims execute
-	// (decision 0036); nil: they execute opts.RuncPath.
+	// runcExe, if set, is the sealed copy of runc the shims and the
+	// runtime's own runc commands execute (decision 0036); nil: they
+	// execute opts.RuncPath.
 	runcExe *sealedRunc
 
 	// done is closed by Close: it stops the watchers of adopted shims.
