@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
 	"github.com/openpacific/pacific/internal/testutil"
@@ -20,11 +21,17 @@ import (
 
 // echoAgent is a test double of a host agent's HostAgentService: logs
 // return the request's container name; exec echoes stdin and exits 7.
+// For pod "stuck" logs find none and exec says it is not running.
 type echoAgent struct {
 	hostv1.UnimplementedHostAgentServiceServer
 }
 
+var errNotRunning = status.Error(codes.FailedPrecondition, `container "c" is not running`)
+
 func (echoAgent) Logs(req *corev1.LogsRequest, s hostv1.HostAgentService_LogsServer) error {
+	if req.GetName() == "stuck" { // as the agent says when the container never ran
+		return status.Error(codes.NotFound, `container "c": logs of uid/c: not found`)
+	}
 	return s.Send(&corev1.LogsResponse{Data: []byte("log of " + req.GetNamespace() + "/" + req.GetName() + "/" + req.GetContainer() + "\n")})
 }
 
@@ -32,6 +39,9 @@ func (echoAgent) Exec(s hostv1.HostAgentService_ExecServer) error {
 	first, err := s.Recv()
 	if err != nil {
 		return err
+	}
+	if first.GetStart().GetName() == "stuck" {
+		return errNotRunning
 	}
 	if err := s.Send(&corev1.ExecResponse{Msg: &corev1.ExecResponse_Stdout{Stdout: []byte(strings.Join(first.GetStart().GetCommand(), " ") + "\n")}}); err != nil {
 		return err
@@ -78,21 +88,63 @@ func TestPodLogsAndExecAreForwardedToTheHostAgent(t *testing.T) {
 	for _, p := range []*corev1.Pod{
 		{Metadata: &corev1.ObjectMeta{Name: "bound", Namespace: "demo"}, Spec: &corev1.PodSpec{NodeName: "h1", Containers: []*corev1.Container{{Name: "c", Image: "busybox:1"}}}},
 		{Metadata: &corev1.ObjectMeta{Name: "pending", Namespace: "demo"}, Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "c", Image: "busybox:1"}}}},
+		{Metadata: &corev1.ObjectMeta{Name: "stuck", Namespace: "demo"}, Spec: &corev1.PodSpec{NodeName: "h1", Containers: []*corev1.Container{{Name: "c", Image: "nope:1"}}}},
+		{Metadata: &corev1.ObjectMeta{Name: "two", Namespace: "demo"}, Spec: &corev1.PodSpec{NodeName: "h1", Containers: []*corev1.Container{{Name: "a", Image: "busybox:1"}, {Name: "b", Image: "busybox:1"}}}},
 	} {
-		if _, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, p)}); err != nil {
+		resp, err := a.rc.Create(ctx(t), &corev1.CreateRequest{Object: pack(t, p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.GetMetadata().GetName() != "stuck" {
+			continue
+		}
+		if err := resp.GetObject().UnmarshalTo(p); err != nil {
+			t.Fatal(err)
+		}
+		p.Status = &corev1.PodStatus{Phase: "Pending", ContainerStatuses: []*corev1.ContainerStatus{{
+			Name: "c", Image: "nope:1",
+			State: &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}},
+		}}}
+		if _, err := a.rc.UpdateStatus(ctx(t), &corev1.UpdateStatusRequest{Object: pack(t, p)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	pods := corev1.NewPodServiceClient(a.conn)
 
-	logs, err := pods.Logs(ctx(t), &corev1.LogsRequest{Namespace: "demo", Name: "bound", Container: "c"})
+	// The container may be left out when the pod has one: the agent gets
+	// its name.
+	for _, container := range []string{"c", ""} {
+		logs, err := pods.Logs(ctx(t), &corev1.LogsRequest{Namespace: "demo", Name: "bound", Container: container})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunk, err := logs.Recv()
+		if err != nil || string(chunk.GetData()) != "log of demo/bound/c\n" {
+			t.Fatalf("logs (container %q) = %q, %v", container, chunk.GetData(), err)
+		}
+	}
+	logsErr := func(req *corev1.LogsRequest) error {
+		logs, err := pods.Logs(ctx(t), req)
+		if err == nil {
+			_, err = logs.Recv()
+		}
+		return err
+	}
+	wantCode(t, logsErr(&corev1.LogsRequest{Namespace: "demo", Name: "bound", Container: "zzz"}), codes.InvalidArgument, `"zzz" is not a container of pod "bound"`)
+	wantCode(t, logsErr(&corev1.LogsRequest{Namespace: "demo", Name: "two"}), codes.InvalidArgument, "container", "a, b")
+	// "No logs" and "not running" from the agent are worded from the pod's
+	// status.
+	wantCode(t, logsErr(&corev1.LogsRequest{Namespace: "demo", Name: "stuck"}), codes.FailedPrecondition,
+		`container "c" in pod "stuck" is waiting to start: ImagePullBackOff: Back-off pulling image`)
+	stuck, err := pods.Exec(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunk, err := logs.Recv()
-	if err != nil || string(chunk.GetData()) != "log of demo/bound/c\n" {
-		t.Fatalf("logs = %q, %v", chunk.GetData(), err)
+	if err := stuck.Send(&corev1.ExecRequest{Msg: &corev1.ExecRequest_Start{Start: &corev1.ExecStart{Namespace: "demo", Name: "stuck", Command: []string{"true"}}}}); err != nil {
+		t.Fatal(err)
 	}
+	_, err = stuck.Recv()
+	wantCode(t, err, codes.FailedPrecondition, "is waiting to start: ImagePullBackOff")
 
 	exec, err := pods.Exec(ctx(t))
 	if err != nil {
@@ -126,7 +178,7 @@ func TestPodLogsAndExecAreForwardedToTheHostAgent(t *testing.T) {
 	}
 
 	// A pod that is not bound has no agent to reach.
-	logs, err = pods.Logs(ctx(t), &corev1.LogsRequest{Namespace: "demo", Name: "pending"})
+	logs, err := pods.Logs(ctx(t), &corev1.LogsRequest{Namespace: "demo", Name: "pending"})
 	if err == nil {
 		_, err = logs.Recv()
 	}

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/openpacific/pacific/internal/apierr"
 	"github.com/openpacific/pacific/sdk/apis"
@@ -47,8 +51,9 @@ func (p *Proxy) Close() {
 	}
 }
 
-// agentFor returns a client for the agent running namespace/name.
-func (p *Proxy) agentFor(ctx context.Context, namespace, name string) (hostv1.HostAgentServiceClient, error) {
+// agentFor returns a client for the agent running namespace/name, and the
+// pod.
+func (p *Proxy) agentFor(ctx context.Context, namespace, name string) (hostv1.HostAgentServiceClient, *corev1.Pod, error) {
 	var fe apierr.FieldErrors
 	if namespace == "" {
 		fe.Required("namespace")
@@ -57,29 +62,29 @@ func (p *Proxy) agentFor(ctx context.Context, namespace, name string) (hostv1.Ho
 		fe.Required("name")
 	}
 	if err := fe.Err("request"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pod := &corev1.Pod{}
 	if err := p.get(ctx, "Pod", namespace, name, pod); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	host := pod.GetSpec().GetNodeName()
 	if host == "" {
-		return nil, apierr.New(codes.FailedPrecondition, "pod %q is not scheduled to a host yet", name)
+		return nil, nil, apierr.New(codes.FailedPrecondition, "pod %q is not scheduled to a host yet", name)
 	}
 	h := &corev1.Host{}
 	if err := p.get(ctx, "Host", "", host, h); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	addr := h.GetStatus().GetAgentAddress()
 	if addr == "" {
-		return nil, apierr.New(codes.Unavailable, "host %q has not reported its agent address", host)
+		return nil, nil, apierr.New(codes.Unavailable, "host %q has not reported its agent address", host)
 	}
 	conn, err := p.conn(addr)
 	if err != nil {
-		return nil, apierr.Unavailable(err, "cannot reach the agent of host %q", host)
+		return nil, nil, apierr.Unavailable(err, "cannot reach the agent of host %q", host)
 	}
-	return hostv1.NewHostAgentServiceClient(conn), nil
+	return hostv1.NewHostAgentServiceClient(conn), pod, nil
 }
 
 func (p *Proxy) get(ctx context.Context, kind, namespace, name string, into apis.Object) error {
@@ -109,13 +114,19 @@ func (p *Proxy) conn(addr string) (*grpc.ClientConn, error) {
 
 // Logs implements PodService.
 func (p *Proxy) Logs(req *corev1.LogsRequest, stream corev1.PodService_LogsServer) error {
-	agent, err := p.agentFor(stream.Context(), req.GetNamespace(), req.GetName())
+	agent, pod, err := p.agentFor(stream.Context(), req.GetNamespace(), req.GetName())
 	if err != nil {
 		return err
 	}
-	up, err := agent.Logs(stream.Context(), req)
+	container, err := containerOf(pod, req.GetContainer())
 	if err != nil {
 		return err
+	}
+	req = proto.CloneOf(req)
+	req.Container = container
+	up, err := agent.Logs(stream.Context(), req)
+	if err != nil {
+		return explain(err, pod, container)
 	}
 	for {
 		msg, err := up.Recv()
@@ -123,7 +134,7 @@ func (p *Proxy) Logs(req *corev1.LogsRequest, stream corev1.PodService_LogsServe
 			return nil
 		}
 		if err != nil {
-			return err
+			return explain(err, pod, container)
 		}
 		if err := stream.Send(msg); err != nil {
 			return err
@@ -146,15 +157,21 @@ func (p *Proxy) Exec(stream corev1.PodService_ExecServer) error {
 	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	agent, err := p.agentFor(ctx, start.GetNamespace(), start.GetName())
+	agent, pod, err := p.agentFor(ctx, start.GetNamespace(), start.GetName())
 	if err != nil {
 		return err
 	}
+	container, err := containerOf(pod, start.GetContainer())
+	if err != nil {
+		return err
+	}
+	start = proto.CloneOf(start)
+	start.Container = container
 	up, err := agent.Exec(ctx)
 	if err != nil {
 		return err
 	}
-	if err := up.Send(first); err != nil {
+	if err := up.Send(&corev1.ExecRequest{Msg: &corev1.ExecRequest_Start{Start: start}}); err != nil {
 		return err
 	}
 	// Client → agent until the client stops sending.
@@ -177,10 +194,60 @@ func (p *Proxy) Exec(stream corev1.PodService_ExecServer) error {
 			return nil
 		}
 		if err != nil {
-			return err
+			return explain(err, pod, container)
 		}
 		if err := stream.Send(msg); err != nil {
 			return err
 		}
 	}
+}
+
+// containerOf resolves the container a logs or exec request names, from
+// the pod's spec: optional when the pod has one container.
+func containerOf(pod *corev1.Pod, name string) (string, error) {
+	var names []string
+	for _, c := range pod.GetSpec().GetContainers() {
+		names = append(names, c.GetName())
+	}
+	switch {
+	case name == "" && len(names) == 1:
+		return names[0], nil
+	case name == "":
+		return "", apierr.Invalid("container", "required: pod %q has several: %s", pod.GetMetadata().GetName(), strings.Join(names, ", "))
+	case !slices.Contains(names, name):
+		return "", apierr.Invalid("container", "%q is not a container of pod %q (it has: %s)", name, pod.GetMetadata().GetName(), strings.Join(names, ", "))
+	}
+	return name, nil
+}
+
+// explain words the agent's "not running" (FailedPrecondition) or "no
+// logs" (NotFound: the container never ran) from the pod's status, as
+// kubectl does: what the container waits for, or how it ended.
+func explain(err error, pod *corev1.Pod, container string) error {
+	if c := status.Code(err); c != codes.FailedPrecondition && c != codes.NotFound {
+		return err
+	}
+	for _, cs := range pod.GetStatus().GetContainerStatuses() {
+		if cs.GetName() != container {
+			continue
+		}
+		name := pod.GetMetadata().GetName()
+		if w := cs.GetState().GetWaiting(); w != nil {
+			return apierr.New(codes.FailedPrecondition, "container %q in pod %q is waiting to start: %s", container, name, reasonMessage(w.GetReason(), w.GetMessage()))
+		}
+		if t := cs.GetState().GetTerminated(); t != nil {
+			return apierr.New(codes.FailedPrecondition, "container %q in pod %q has terminated (exit code %d): %s", container, name, t.GetExitCode(), reasonMessage(t.GetReason(), t.GetMessage()))
+		}
+	}
+	return err
+}
+
+func reasonMessage(reason, message string) string {
+	switch {
+	case message == "":
+		return reason
+	case reason == "":
+		return message
+	}
+	return reason + ": " + message
 }
