@@ -196,6 +196,11 @@ type Agent struct {
 	// echoes are the resource versions of this agent's last write of each
 	// pod, until the watch delivers them (see remember).
 	echoes map[controller.Request]int64
+	// writing counts this agent's writes of each pod still unanswered;
+	// held are the versions the watch delivered meanwhile, which may be
+	// their echoes (see beginWrite).
+	writing map[controller.Request]int
+	held    map[controller.Request][]int64
 }
 
 // New checks cfg and returns an agent. It does not contact anything.
@@ -225,6 +230,8 @@ func New(cfg Config) (*Agent, error) {
 		stopping:   map[string]bool{},
 		seen:       map[controller.Request]*corev1.Pod{},
 		echoes:     map[controller.Request]int64{},
+		writing:    map[controller.Request]int{},
+		held:       map[controller.Request][]int64{},
 	}
 	rec, err := newEventRecorder(client.For[*corev1.Event](cfg.Client), cfg.HostName, a.reconciles.busy, log)
 	if err != nil {

@@ -59,7 +59,9 @@ func (a *Agent) listAndWatch(ctx context.Context, enqueue func(controller.Reques
 	}
 	a.mu.Lock()
 	a.seen = seen
-	a.echoes = map[controller.Request]int64{} // the list enqueued everything anyway
+	// The list enqueued everything anyway.
+	a.echoes = map[controller.Request]int64{}
+	a.held = map[controller.Request][]int64{}
 	a.mu.Unlock()
 	wctx, cancel := context.WithTimeoutCause(ctx, a.cfg.Resync, errResync)
 	defer cancel()
@@ -85,7 +87,8 @@ func (a *Agent) listAndWatch(ctx context.Context, enqueue func(controller.Reques
 // remember keeps the latest version of pods bound here, and reports
 // whether ev is only the echo of this agent's own last write of the pod:
 // the reconcile that wrote it knew everything it says, so it needs no
-// other reconcile.
+// other reconcile. While a write of the pod is unanswered, changes are
+// held for endWrite to decide.
 func (a *Agent) remember(ev client.Event[*corev1.Pod]) (own bool) {
 	key := keyOf(ev.Object)
 	rv := ev.Object.GetMetadata().GetResourceVersion()
@@ -94,16 +97,61 @@ func (a *Agent) remember(ev client.Event[*corev1.Pod]) (own bool) {
 	if ev.Type == corev1.EventType_EVENT_TYPE_DELETED || ev.Object.GetSpec().GetNodeName() != a.cfg.HostName {
 		delete(a.seen, key)
 		delete(a.echoes, key)
+		delete(a.held, key)
 		return false
 	}
 	if cur, ok := a.seen[key]; !ok || !olderVersion(ev.Object, cur) {
 		a.seen[key] = ev.Object
 	}
-	if a.echoes[key] == rv && ev.Type == corev1.EventType_EVENT_TYPE_MODIFIED {
+	if ev.Type != corev1.EventType_EVENT_TYPE_MODIFIED {
+		return false
+	}
+	if a.echoes[key] == rv {
 		delete(a.echoes, key)
 		return true
 	}
+	if a.writing[key] > 0 {
+		// Under load the echo can come before the write's answer: decide
+		// when it comes (endWrite).
+		a.held[key] = append(a.held[key], rv)
+		return true
+	}
 	return false
+}
+
+// beginWrite marks a write of pod key as sent; endWrite must follow.
+func (a *Agent) beginWrite(key controller.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.writing[key]++
+}
+
+// endWrite ends a write begun with beginWrite: stored is the written pod
+// (nil if the write failed). Versions the watch delivered meanwhile are
+// dropped when they are this write's echo, and reconciled otherwise.
+func (a *Agent) endWrite(key controller.Request, stored *corev1.Pod) {
+	if stored != nil {
+		a.wrote(stored)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.writing[key]--; a.writing[key] > 0 {
+		return
+	}
+	delete(a.writing, key)
+	kick := false
+	for _, rv := range a.held[key] {
+		// Versions are the store's revisions: no other write has this one.
+		if stored != nil && rv == stored.GetMetadata().GetResourceVersion() {
+			delete(a.echoes, key)
+			continue
+		}
+		kick = true
+	}
+	delete(a.held, key)
+	if kick {
+		a.kicks.kick(key)
+	}
 }
 
 // wrote records a pod this agent just stored: the cache has it at once

@@ -19,7 +19,10 @@ func cachePod(uid string, rv int64, node string) *corev1.Pod {
 // an older version, never brings back a pod the watch deleted, and the
 // watch's echo of its own last write (only that) triggers no reconcile.
 func TestPodCacheAndEchoes(t *testing.T) {
-	a := &Agent{cfg: Config{HostName: "h1"}, seen: map[controller.Request]*corev1.Pod{}, echoes: map[controller.Request]int64{}}
+	a := &Agent{
+		cfg: Config{HostName: "h1"}, kicks: newKicker(), seen: map[controller.Request]*corev1.Pod{}, echoes: map[controller.Request]int64{},
+		writing: map[controller.Request]int{}, held: map[controller.Request][]int64{},
+	}
 	key := controller.Request{Namespace: "demo", Name: "web"}
 	ev := func(typ corev1.EventType, p *corev1.Pod) client.Event[*corev1.Pod] {
 		return client.Event[*corev1.Pod]{Type: typ, Object: p}
@@ -53,6 +56,39 @@ func TestPodCacheAndEchoes(t *testing.T) {
 	}
 	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 15, "h1"))); own || rvOf() != 15 {
 		t.Fatalf("newer event: own=%v rv=%d", own, rvOf())
+	}
+	// Under load the echo comes before the write's answer: held, then
+	// dropped as the echo; anything else held is reconciled.
+	kicked := func() bool {
+		a.kicks.mu.Lock()
+		defer a.kicks.mu.Unlock()
+		k := a.kicks.pending[key]
+		delete(a.kicks.pending, key)
+		return k
+	}
+	a.beginWrite(key)
+	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 17, "h1"))); !own {
+		t.Fatal("a change during an own write was not held")
+	}
+	a.endWrite(key, cachePod("u1", 17, "h1"))
+	if kicked() || rvOf() != 17 {
+		t.Fatalf("the early echo of an own write was reconciled (rv %d)", rvOf())
+	}
+	if own := a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 18, "h1"))); own {
+		t.Fatal("a change after the write counted as its echo")
+	}
+	a.beginWrite(key)
+	a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 19, "h1"))) // someone else's
+	a.endWrite(key, cachePod("u1", 20, "h1"))
+	if !kicked() {
+		t.Fatal("someone else's change during an own write was not reconciled")
+	}
+	a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 20, "h1"))) // the echo, late
+	a.beginWrite(key)
+	a.remember(ev(corev1.EventType_EVENT_TYPE_MODIFIED, cachePod("u1", 21, "h1")))
+	a.endWrite(key, nil) // the write failed
+	if !kicked() {
+		t.Fatal("a change during a failed write was not reconciled")
 	}
 	// Deleted: a late result of an own write does not bring it back.
 	a.remember(ev(corev1.EventType_EVENT_TYPE_DELETED, cachePod("u1", 16, "h1")))
