@@ -150,11 +150,10 @@ func (a *Agent) ensureFinalizer(ctx context.Context, pod *corev1.Pod) (*corev1.P
 	}
 	p := proto.Clone(pod).(*corev1.Pod)
 	p.Metadata.Finalizers = append(p.Metadata.Finalizers, Finalizer)
-	stored, err := a.pods.Update(ctx, p)
+	stored, err := a.ownWrite(keyOf(pod), func() (*corev1.Pod, error) { return a.pods.Update(ctx, p) })
 	if err != nil {
 		return nil, fmt.Errorf("add finalizer: %w", err)
 	}
-	a.wrote(stored)
 	return stored, nil
 }
 
@@ -195,10 +194,9 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st *corev1.Pod
 			return nil
 		}
 		p := &corev1.Pod{ApiVersion: pod.GetApiVersion(), Kind: pod.GetKind(), Metadata: pod.GetMetadata(), Spec: pod.GetSpec(), Status: st}
-		stored, err := a.pods.UpdateStatus(ctx, p)
+		_, err := a.ownWrite(keyOf(pod), func() (*corev1.Pod, error) { return a.pods.UpdateStatus(ctx, p) })
 		switch {
 		case err == nil:
-			a.wrote(stored)
 			return nil
 		case client.IsNotFound(err):
 			return nil

@@ -119,6 +119,19 @@ func (a *Agent) remember(ev client.Event[*corev1.Pod]) (own bool) {
 	return false
 }
 
+// ownWrite runs write, an update of pod key by this agent, so that the
+// watch's echo of it triggers no reconcile (see remember, endWrite).
+func (a *Agent) ownWrite(key controller.Request, write func() (*corev1.Pod, error)) (stored *corev1.Pod, err error) {
+	a.beginWrite(key)
+	defer func() {
+		if err != nil {
+			stored = nil
+		}
+		a.endWrite(key, stored) // also when write panics
+	}()
+	return write()
+}
+
 // beginWrite marks a write of pod key as sent; endWrite must follow.
 func (a *Agent) beginWrite(key controller.Request) {
 	a.mu.Lock()
