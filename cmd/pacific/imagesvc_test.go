@@ -117,7 +117,11 @@ func TestImageServicePrefetchesFromNATS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(ns.ClientURL(), nats.Secure(schedTLS))
+	schedOpts, err := natsauth.ClientOptions(schedTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(ns.ClientURL(), schedOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

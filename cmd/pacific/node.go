@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/natsauth"
 	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/internal/prefetch"
 	"github.com/openpacific/pacific/internal/rundir"
@@ -284,7 +285,11 @@ func startPrefetch(ctx context.Context, url, host string, id *pki.Bundle, svc *i
 	if err != nil {
 		return nil, fmt.Errorf("image prefetch: NATS TLS: %w", err)
 	}
-	opts := []nats.Option{nats.Name("pacific-imagesvc-" + host), nats.MaxReconnects(-1), nats.Secure(tlsCfg)}
+	secure, err := natsauth.ClientOptions(tlsCfg)
+	if err != nil {
+		return nil, fmt.Errorf("image prefetch: %w", err)
+	}
+	opts := append([]nats.Option{nats.Name("pacific-imagesvc-" + host), nats.MaxReconnects(-1)}, secure...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("image prefetch: connect to NATS at %s: %w", url, err)

@@ -2,5 +2,7 @@
 // may publish and subscribe to. Clients connect over mutual TLS; the
 // verified certificate's common name is the NATS user and its organizations
 // are the groups (as in internal/pki), and the groups pick the subject
-// permissions. Anyone else is refused. See docs/decisions/0028-nats-tls.md.
+// permissions; replies go to an inbox prefix of each identity's own
+// (ClientOptions). Anyone else is refused. See
+// docs/decisions/0028-nats-tls.md.
 package natsauth

@@ -1,11 +1,17 @@
 package natsauth
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/openpacific/pacific/internal/audit"
 	"github.com/openpacific/pacific/internal/events"
@@ -55,7 +61,8 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 //     work queue and consume only their own durable consumer on
 //     pacific.v1.prefetch.NAME.
 //
-// Everyone subscribes to reply inboxes only, which JetStream API calls need.
+// Everyone subscribes only to its own reply inboxes (InboxPrefix), which
+// JetStream API calls need: nobody reads another identity's replies.
 func Permissions(peer pki.Peer) *server.Permissions {
 	switch {
 	case slices.Contains(peer.Groups, grpcserver.GroupAPIServers):
@@ -68,9 +75,9 @@ func Permissions(peer pki.Peer) *server.Permissions {
 			pub = append(pub, streamManage(stream)...)
 		}
 		pub = append(pub, jsAPI+"STREAM.MSG.GET."+events.StreamName, jsAPI+"DIRECT.GET."+events.StreamName+".>")
-		return perms(pub)
+		return perms(peer.User, pub)
 	case peer.User == grpcserver.UserScheduler:
-		return perms([]string{prefetch.SubjectPrefix + ".>"})
+		return perms(peer.User, []string{prefetch.SubjectPrefix + ".>"})
 	case slices.Contains(peer.Groups, grpcserver.GroupHosts) && strings.HasPrefix(peer.User, grpcserver.HostUserPrefix):
 		host := strings.TrimPrefix(peer.User, grpcserver.HostUserPrefix)
 		if _, err := prefetch.Subject(host); err != nil {
@@ -86,7 +93,7 @@ func Permissions(peer pki.Peer) *server.Permissions {
 			jsAPI+"CONSUMER.MSG.NEXT."+stream+"."+durable,
 			"$JS.ACK."+stream+"."+durable+".>",
 		)
-		return perms(pub)
+		return perms(peer.User, pub)
 	}
 	return nil
 }
@@ -98,9 +105,30 @@ func streamManage(stream string) []string {
 	return []string{jsAPI + "STREAM.CREATE." + stream, jsAPI + "STREAM.UPDATE." + stream, jsAPI + "STREAM.INFO." + stream}
 }
 
-func perms(publish []string) *server.Permissions {
+func perms(user string, publish []string) *server.Permissions {
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: publish},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(user) + ".>"}},
 	}
+}
+
+// InboxPrefix is where NATS user gets its replies: a prefix of its own
+// (the user name hex-encoded, as names may hold dots), instead of the
+// shared _INBOX.
+func InboxPrefix(user string) string { return "_INBOX_" + hex.EncodeToString([]byte(user)) }
+
+// ClientOptions are the options of a client whose NATS identity is the
+// certificate of tlsCfg: TLS, and replies on that identity's inbox prefix.
+func ClientOptions(tlsCfg *tls.Config) ([]nats.Option, error) {
+	if len(tlsCfg.Certificates) == 0 || len(tlsCfg.Certificates[0].Certificate) == 0 {
+		return nil, errors.New("NATS client TLS: no client certificate")
+	}
+	leaf := tlsCfg.Certificates[0].Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(tlsCfg.Certificates[0].Certificate[0]); err != nil {
+			return nil, fmt.Errorf("NATS client TLS: %w", err)
+		}
+	}
+	return []nats.Option{nats.Secure(tlsCfg), nats.CustomInboxPrefix(InboxPrefix(pki.PeerOf(leaf).User))}, nil
 }

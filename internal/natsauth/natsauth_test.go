@@ -96,7 +96,11 @@ func dial(t *testing.T, url string, tlsCfg *tls.Config, v *violations) (*nats.Co
 	t.Helper()
 	opts := []nats.Option{nats.NoReconnect(), nats.Timeout(5 * time.Second)}
 	if tlsCfg != nil {
-		opts = append(opts, nats.Secure(tlsCfg))
+		secure, err := ClientOptions(tlsCfg)
+		if err != nil { // no certificate: the server must refuse it
+			secure = []nats.Option{nats.Secure(tlsCfg)}
+		}
+		opts = append(opts, secure...)
 	}
 	if v != nil {
 		opts = append(opts, nats.ErrorHandler(v.handler))
@@ -289,4 +293,13 @@ func TestHostConsumesOnlyItsOwnPrefetchQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.waitFor(t, feedSubj)
+
+	// Nor read anyone else's replies: the shared inbox and an API server's
+	// are refused (its own inbox served every JetStream call above).
+	for _, inbox := range []string{"_INBOX.>", InboxPrefix(grpcserver.APIServerUserPrefix+"a") + ".>"} {
+		if _, err := h1.Conn().SubscribeSync(inbox); err != nil {
+			t.Fatal(err)
+		}
+		v.waitFor(t, inbox)
+	}
 }

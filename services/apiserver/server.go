@@ -18,6 +18,7 @@ import (
 
 	"github.com/openpacific/pacific/internal/audit"
 	"github.com/openpacific/pacific/internal/grpcserver"
+	"github.com/openpacific/pacific/internal/natsauth"
 	"github.com/openpacific/pacific/internal/pki"
 	"github.com/openpacific/pacific/sdk/apis"
 	adminv1 "github.com/openpacific/pacific/sdk/gen/pacific/admin/v1"
@@ -222,7 +223,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		opts := []nats.Option{nats.Name("pacific-apiserver-" + cfg.ID), nats.MaxReconnects(-1)}
 		if strings.HasPrefix(cfg.NATSURL, "tls://") {
 			// The replica's certificate is its NATS identity (internal/natsauth).
-			opts = append(opts, nats.Secure(tlsConf.natsClient))
+			secure, err := natsauth.ClientOptions(tlsConf.natsClient)
+			if err != nil {
+				s.closeStore()
+				lis.Close()
+				return nil, fmt.Errorf("apiserver: %w", err)
+			}
+			opts = append(opts, secure...)
 		}
 		nc, err := nats.Connect(cfg.NATSURL, append(opts, cfg.NATSOptions...)...)
 		if err != nil {
