@@ -668,21 +668,10 @@ int main(int argc, char **argv) {
 	int exited = 0, code = 255, sig = 0, polling = 0;
 	long long drain_until = 0;
 	for (;;) {
-		if (exited && (out.fd < 0 && err.fd < 0))
-			break;
-		int timeout = -1;
-		if (exited) {
-			long long left = drain_until - now_ms();
-			if (left <= 0) {
-				logf_("WARN", "container output still open after exit; closing the log");
-				break;
-			}
-			timeout = (int)left;
-		} else if (polling) {
-			timeout = 100;
-		}
-		copy_output(sfd, &out, &err, &w, timeout);
-		/* Reap every child; the init process is the one we wait for. */
+		/* Reap every child; the init process is the one we wait for.
+		 * Before each wait for output or SIGCHLD, not after: an init
+		 * that exits while runc still runs is a zombie whose SIGCHLD
+		 * create() already consumed, and nothing else would wake us. */
 		while (!exited && !polling) {
 			int st;
 			pid_t r = waitpid(-1, &st, WNOHANG);
@@ -716,6 +705,20 @@ int main(int argc, char **argv) {
 		if (exited)
 			while (waitpid(-1, NULL, WNOHANG) > 0) {
 			}
+		if (exited && (out.fd < 0 && err.fd < 0))
+			break;
+		int timeout = -1;
+		if (exited) {
+			long long left = drain_until - now_ms();
+			if (left <= 0) {
+				logf_("WARN", "container output still open after exit; closing the log");
+				break;
+			}
+			timeout = (int)left;
+		} else if (polling) {
+			timeout = 100;
+		}
+		copy_output(sfd, &out, &err, &w, timeout);
 	}
 	if (w.fd >= 0)
 		close(w.fd);

@@ -3,6 +3,7 @@ package runc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -208,5 +209,34 @@ func TestCreateWithStartTTY(t *testing.T) {
 	})
 	if err := e.rt.RemoveContainer(ctx, "tty"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A container that exits while runc is still running (here: a wrapper
+// that lingers after `runc run -d` returns) leaves the shim a zombie whose
+// SIGCHLD arrived during the create, together with the end of its output.
+// The shim must still see the exit.
+func TestExitBeforeRuncReturnsIsSeen(t *testing.T) {
+	t.Parallel()
+	runcPath, _ := requireHost(t)
+	wrapper := filepath.Join(t.TempDir(), "runc")
+	script := fmt.Sprintf("#!/bin/sh\n%s \"$@\"\nrc=$?\nsleep 0.3\nexit $rc\n", runcPath)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(o *Options) { o.RuncPath = wrapper })
+	for i := range 3 {
+		id := fmt.Sprintf("gone-%d", i)
+		s := e.spec(id, "sh", "-c", "echo bye; exit 3")
+		s.Start = true
+		if _, err := e.rt.CreateContainer(e.ctx(), s); err != nil {
+			t.Fatal(err)
+		}
+		if exit := e.wait(id); exit.ExitCode != 3 {
+			t.Fatalf("%s exited %+v, want code 3", id, exit)
+		}
+		if err := e.rt.RemoveContainer(e.ctx(), id); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
