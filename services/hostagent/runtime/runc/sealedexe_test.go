@@ -23,6 +23,9 @@ func TestSealedCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	if f.Fd() < minSealedFD {
+		t.Fatalf("the copy is fd %d; children exec it by number, which must be at least %d", f.Fd(), minSealedFD)
+	}
 	want, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
