@@ -40,6 +40,7 @@ type options struct {
 
 	bareSpec       string
 	bareConcurrent bool
+	bareFirst      bool
 	timeout        time.Duration
 	podTimeout     time.Duration
 	logLevel       slog.Level
@@ -60,6 +61,7 @@ func main() {
 	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
+	flag.BoolVar(&o.bareFirst, "bare-first", false, "run the batch of bare runc at once before the batch of pods (default: after), to see whether a batch's place in the run shifts its time")
 	flag.StringVar(&o.imageCalls, "image-calls", "local", "how the agent calls the image service: local (in-process, as pacific dev) or grpc (over loopback gRPC, as a hostagent with --image-service)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes excluded; bare runc's sequential runs fall in between, while this process only spawns runc)")
 	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (at most -starts-per-cpu starts per CPU, each runc pinned to its CPU, decision 0034), as runc.Options.UnpinnedStarts")
@@ -197,6 +199,23 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 	if res.bare, err = b.sequential(ctx, o.bare, bareRun, log); err != nil {
 		return fmt.Errorf("bare runc: %w", err)
 	}
+	bareConc := func() error {
+		if o.concurrent == 0 || !o.bareConcurrent {
+			return nil
+		}
+		if err := waitQuiet(ctx, log); err != nil {
+			return err
+		}
+		if res.bareConc, err = b.concurrent(ctx, o.concurrent, log); err != nil {
+			return fmt.Errorf("bare runc concurrent: %w", err)
+		}
+		return nil
+	}
+	if o.bareFirst {
+		if err := bareConc(); err != nil {
+			return err
+		}
+	}
 	if o.concurrent > 0 {
 		if err := waitQuiet(ctx, log); err != nil {
 			return err
@@ -206,12 +225,9 @@ func measure(ctx context.Context, o options, e *env, meter *cpuMeter, bareCgroup
 		return fmt.Errorf("concurrent pods: %w", err)
 	}
 	stopProfile()
-	if o.concurrent > 0 && o.bareConcurrent {
-		if err := waitQuiet(ctx, log); err != nil {
+	if !o.bareFirst {
+		if err := bareConc(); err != nil {
 			return err
-		}
-		if res.bareConc, err = b.concurrent(ctx, o.concurrent, log); err != nil {
-			return fmt.Errorf("bare runc concurrent: %w", err)
 		}
 	}
 	if o.bareSplit > 0 {
