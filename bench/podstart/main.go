@@ -61,7 +61,7 @@ func main() {
 	flag.IntVar(&o.bareSplit, "bare-split", 50, "bare runc create + runc start pairs, for reference (0: skip)")
 	flag.StringVar(&o.bareSpec, "bare-spec", "pod", "baseline's OCI spec: pod (the config.json the runtime made for a pod's container: same seccomp profile, capabilities, namespaces, limits) or default (runc spec's default)")
 	flag.BoolVar(&o.bareConcurrent, "bare-concurrent", true, "also time -concurrent bare runc run -d at once, for reference")
-	flag.BoolVar(&o.bareFirst, "bare-first", false, "run the batch of bare runc at once before the batch of pods (default: after), to see whether a batch's place in the run shifts its time")
+	flag.BoolVar(&o.bareFirst, "bare-first", false, "run the batch of bare runc at once before the batch of pods (default: after), to see whether a batch's place in the run shifts its time (a -cpuprofile then also spans the bare batch)")
 	flag.StringVar(&o.imageCalls, "image-calls", "local", "how the agent calls the image service: local (in-process, as pacific dev) or grpc (over loopback gRPC, as a hostagent with --image-service)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (API server, agent, image service, client) to this file, from the first sequential pod until the concurrent pods run (their deletes excluded; bare runc's sequential runs fall in between, while this process only spawns runc)")
 	flag.BoolVar(&o.unpinned, "unpinned-starts", false, "turn off the runtime's start slots (at most -starts-per-cpu starts per CPU, each runc pinned to its CPU, decision 0034), as runc.Options.UnpinnedStarts")
