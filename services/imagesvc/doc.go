@@ -6,8 +6,10 @@
 //
 // Pull pipeline (per layer, several layers in parallel): the blob is
 // streamed from the registry through a sha256 hasher, a decompressor (gzip
-// or zstd, sniffed), a second hasher (the diffID) and the safe extractor
-// ([extract]) into a temporary directory under the cache. Only when the
+// or zstd, sniffed) and a second hasher (the diffID) on one goroutine, and
+// through a bounded read-ahead (a few chunks) into the safe extractor
+// ([extract]) on another, so that decompression overlaps file creation,
+// into a temporary directory under the cache. Only when the
 // stream ends and both digests and the size match is the directory renamed
 // into place; otherwise it is removed and the download retried (bounded
 // attempts, exponential backoff). Layers are extracted while they download,

@@ -198,7 +198,8 @@ func (s *Service) unpack(ctx context.Context, compressed io.Reader, dh hash.Hash
 		return nil, err
 	}
 	defer dec.Close()
-	uncompressed := io.TeeReader(dec, dh)
+	uncompressed := newReadAhead(io.TeeReader(dec, dh), readAheadChunk, readAheadDepth)
+	defer uncompressed.Close() // before dec.Close and before the caller reads compressed again
 	res, err := extract.Extract(ctx, uncompressed, dir, extract.Options{
 		MaxBytes:         s.opts.MaxLayerBytes,
 		MaxFiles:         s.opts.MaxLayerFiles,
@@ -218,6 +219,14 @@ func (s *Service) unpack(ctx context.Context, compressed io.Reader, dh hash.Hash
 	}
 	return res, nil
 }
+
+// The read-ahead between decompression and extraction: 2.5 MiB per layer
+// being unpacked, in chunks large enough that handing them over costs
+// nothing next to filling them.
+const (
+	readAheadChunk = 512 << 10
+	readAheadDepth = 4
+)
 
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
