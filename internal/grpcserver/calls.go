@@ -73,8 +73,7 @@ func startCall(ctx context.Context, method string) (context.Context, *callState)
 // incomingRequestID accepts a caller's id only if it is short and plain,
 // so it cannot inject anything into logs.
 func incomingRequestID(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get(RequestIDHeader)
+	vals := metadata.ValueFromIncomingContext(ctx, RequestIDHeader)
 	if len(vals) != 1 || len(vals[0]) == 0 || len(vals[0]) > 64 {
 		return ""
 	}

@@ -119,7 +119,7 @@ func New(opts Options) (*Client, error) {
 		dialOpts = append(dialOpts, grpc.WithUserAgent(opts.UserAgent))
 	}
 	if opts.Token != "" {
-		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearerToken(opts.Token)))
+		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(newBearerToken(opts.Token)))
 	}
 	dialOpts = append(dialOpts, opts.DialOptions...)
 	conn, err := grpc.NewClient(resolverScheme+":///"+strings.Join(servers, ","), dialOpts...)

@@ -41,16 +41,20 @@ func serviceConfig(servers int) string {
 	return fmt.Sprintf(serviceConfigTemplate, lb)
 }
 
-// bearerToken sends a token on every call. It allows plaintext transport
-// because the API server has no TLS until mTLS arrives; pass TLS
-// credentials in Options.DialOptions to protect the token.
-type bearerToken string
+// bearerToken sends a token on every call, over TLS only (the client
+// always dials with TLS). The metadata map is built once: gRPC copies it
+// into each call's headers and does not change it.
+type bearerToken struct{ md map[string]string }
 
-func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+func newBearerToken(tok string) bearerToken {
+	return bearerToken{md: map[string]string{"authorization": "Bearer " + tok}}
 }
 
-func (bearerToken) RequireTransportSecurity() bool { return false }
+func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return t.md, nil
+}
+
+func (bearerToken) RequireTransportSecurity() bool { return true }
 
 // String never shows the token.
 func (bearerToken) String() string { return "Bearer <redacted>" }

@@ -328,8 +328,8 @@ func (s *Service) DeleteUser(ctx context.Context, req *authv1.DeleteUserRequest)
 // Authenticate implements grpcserver.Authenticator for "authorization:
 // Bearer <jwt>" metadata.
 func (s *Service) Authenticate(ctx context.Context, _ string) (grpcserver.Identity, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
+	// Only this key: FromIncomingContext would copy all of the call's metadata.
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(vals) == 0 {
 		return grpcserver.Identity{}, grpcserver.ErrNoCredentials
 	}
