@@ -58,42 +58,52 @@ func TestReadAheadPassesOnTheSourceError(t *testing.T) {
 	}
 }
 
-// countingReader is an endless source that counts its reads.
-type countingReader struct{ bytes, afterClose atomic.Int64 }
+// reportingReader is an endless source that hands the size of each read
+// to the test on reads, one at a time, until stop is closed; a read after
+// that counts as a read too many.
+type reportingReader struct {
+	reads   chan int
+	stop    chan struct{}
+	tooMany atomic.Int64
+}
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	c.bytes.Add(int64(len(p)))
+func (r *reportingReader) Read(p []byte) (int, error) {
+	select {
+	case r.reads <- len(p):
+	case <-r.stop:
+		r.tooMany.Add(1)
+	}
 	return len(p), nil
 }
 
 func TestReadAheadReadsAheadAndStopsOnClose(t *testing.T) {
 	const chunk, depth = 1024, 3
-	src := &countingReader{}
+	src := &reportingReader{reads: make(chan int), stop: make(chan struct{})}
 	ra := newReadAhead(src, chunk, depth)
-	if _, err := io.ReadFull(ra, make([]byte, 10)); err != nil {
-		t.Fatal(err)
-	}
-	// With the consumer idle, the producer fills every buffer: the one
-	// being read and depth chunks waiting.
-	want := int64((depth + 1) * chunk)
-	deadline := time.Now().Add(10 * time.Second)
-	for src.bytes.Load() < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("source read %d bytes while the consumer was idle, want %d (no read-ahead)", src.bytes.Load(), want)
+	// With the consumer idle, the producer fills depth chunks that wait
+	// for it and one more that it is blocked handing over.
+	want := (depth + 1) * chunk
+	deadline := time.After(10 * time.Second)
+	read := 0
+	for read < want {
+		select {
+		case n := <-src.reads:
+			read += n
+		case <-deadline:
+			t.Fatalf("source read %d bytes while the consumer was idle, want %d (no read-ahead)", read, want)
 		}
-		time.Sleep(time.Millisecond)
 	}
-	// It is bounded: no more than that.
-	time.Sleep(20 * time.Millisecond)
-	if n := src.bytes.Load(); n != want {
-		t.Fatalf("source read %d bytes, want exactly %d (read-ahead unbounded?)", n, want)
+	if read != want {
+		t.Fatalf("source read %d bytes, want exactly %d", read, want)
 	}
+	// No further read is waiting to be reported now; one that comes later
+	// (an unbounded read-ahead's) is counted as too many.
+	close(src.stop)
 	ra.Close() // the producer is blocked handing over a chunk; Close must not hang
-	n := src.bytes.Load()
-	time.Sleep(20 * time.Millisecond)
-	if after := src.bytes.Load(); after != n {
-		t.Fatalf("source read %d bytes after Close returned", after-n)
+	if n := src.tooMany.Load(); n != 0 {
+		t.Fatalf("source read %d times beyond the %d chunks of read-ahead", n, depth+1)
 	}
+	// Close waited for the producer: nothing can read the source any more.
 	if _, err := ra.Read(make([]byte, 1<<20)); err != nil && !errors.Is(err, errReadAheadClosed) {
 		t.Fatalf("Read after Close: %v", err)
 	}
