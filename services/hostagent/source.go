@@ -143,11 +143,11 @@ func (a *Agent) beginWrite(key controller.Request) {
 // (nil if the write failed). Versions the watch delivered meanwhile are
 // dropped when they are this write's echo, and reconciled otherwise.
 func (a *Agent) endWrite(key controller.Request, stored *corev1.Pod) {
-	if stored != nil {
-		a.wrote(stored)
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if stored != nil {
+		a.wroteLocked(stored)
+	}
 	if a.writing[key]--; a.writing[key] > 0 {
 		return
 	}
@@ -167,13 +167,11 @@ func (a *Agent) endWrite(key controller.Request, stored *corev1.Pod) {
 	}
 }
 
-// wrote records a pod this agent just stored: the cache has it at once
-// (unless the pod is already gone from it), and its echo on the watch
-// triggers no reconcile.
-func (a *Agent) wrote(stored *corev1.Pod) {
+// wroteLocked records a pod this agent just stored: the cache has it at
+// once (unless the pod is already gone from it), and its echo on the watch
+// triggers no reconcile. a.mu is held.
+func (a *Agent) wroteLocked(stored *corev1.Pod) {
 	key := keyOf(stored)
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	cur, ok := a.seen[key]
 	if !ok || cur.GetMetadata().GetUid() != stored.GetMetadata().GetUid() {
 		return
