@@ -103,9 +103,15 @@ func TestReadAheadReadsAheadAndStopsOnClose(t *testing.T) {
 	if n := src.tooMany.Load(); n != 0 {
 		t.Fatalf("source read %d times beyond the %d chunks of read-ahead", n, depth+1)
 	}
-	// Close waited for the producer: nothing can read the source any more.
-	if _, err := ra.Read(make([]byte, 1<<20)); err != nil && !errors.Is(err, errReadAheadClosed) {
-		t.Fatalf("Read after Close: %v", err)
+	// Close waited for the producer: the consumer gets the chunks filled
+	// before it, then the reason the producer stopped, and the source is
+	// not read again.
+	got, err := io.ReadAll(ra)
+	if !errors.Is(err, errReadAheadClosed) || len(got) != depth*chunk {
+		t.Fatalf("reading after Close: %d bytes, %v; want the %d filled before it, then %v", len(got), err, depth*chunk, errReadAheadClosed)
+	}
+	if n := src.tooMany.Load(); n != 0 {
+		t.Fatalf("source read %d times after Close", n)
 	}
 	ra.Close() // again: no-op
 }
